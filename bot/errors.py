@@ -1,0 +1,123 @@
+"""Domain errors: each one carries what the user needs to hear, and nothing else.
+
+The tree::
+
+    ImagineError
+    ├── InvalidRequest            bad prompt, ratio, flag, size, steps or reference (``message`` says which)
+    │   └── InvalidReference      a reference image that is not an image, too large, or too many
+    ├── AccessDenied              the user or chat is not on the allow-list
+    ├── LimitReached              per-minute or per-day limit; ``retry_after`` seconds until allowed again
+    ├── QueueFull                 the user already has the maximum number of jobs waiting
+    ├── JobNotFound               a re-roll of a job that is not stored (any more)
+    ├── NotPermitted              e.g. re-rolling someone else's image, an admin command by a non-admin
+    └── GenerationFailed          the upstream could not give an image
+        ├── ContentFiltered       the provider's safety filter refused the prompt or the output
+        ├── AllAccountsUnavailable  every account is spent, cooling down or misconfigured; ``retry_at``
+        ├── UpstreamRejected      the provider refused the input itself (schema, too large, unknown model)
+        └── UpstreamUnavailable   transient failures (timeouts, 5xx) used up the attempts for this request
+
+Adapters turn these into chat messages in one place (``bot.core.messages.describe_error``); nothing else
+about an error (upstream bodies, tokens, tracebacks) reaches a user.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class ImagineError(Exception):
+    """Base of every error a user may be told about."""
+
+    #: key in the message catalogue (``bot.core.messages``)
+    key = "error.generic"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.key)
+        self.message = message
+
+
+class InvalidRequest(ImagineError):
+    """The request itself is wrong; ``message`` is one sentence for the user (English)."""
+
+    key = "error.invalid_request"
+
+    def __init__(self, message: str, *, code: str = "invalid", **params: object) -> None:
+        super().__init__(message)
+        #: a stable machine-readable reason (e.g. ``ratio_out_of_range``), used for translations
+        self.code = code
+        self.params = params
+
+
+class InvalidReference(InvalidRequest):
+    """A reference image was rejected."""
+
+    key = "error.invalid_reference"
+
+
+class AccessDenied(ImagineError):
+    key = "error.access_denied"
+
+
+class LimitReached(ImagineError):
+    """A rate limit; ``scope`` is ``minute`` or ``day``."""
+
+    key = "error.limit_reached"
+
+    def __init__(self, *, scope: str, limit: int, retry_after: float, resets_at: datetime) -> None:
+        super().__init__(f"{scope} limit of {limit} reached; retry in {retry_after:.0f}s")
+        self.scope = scope
+        self.limit = limit
+        self.retry_after = retry_after
+        self.resets_at = resets_at
+
+
+class QueueFull(ImagineError):
+    key = "error.queue_full"
+
+    def __init__(self, *, waiting: int) -> None:
+        super().__init__(f"{waiting} jobs already waiting")
+        self.waiting = waiting
+
+
+class JobNotFound(ImagineError):
+    key = "error.job_not_found"
+
+
+class NotPermitted(ImagineError):
+    key = "error.not_permitted"
+
+
+class GenerationFailed(ImagineError):
+    key = "error.generation_failed"
+
+
+class ContentFiltered(GenerationFailed):
+    key = "error.content_filtered"
+
+
+class AllAccountsUnavailable(GenerationFailed):
+    """No account can serve now; ``retry_at`` is when the soonest one is back (None: not before restart)."""
+
+    key = "error.all_accounts_unavailable"
+
+    def __init__(self, *, retry_at: datetime | None, reason: str) -> None:
+        super().__init__(reason)
+        self.retry_at = retry_at
+        self.reason = reason
+
+
+class UpstreamRejected(GenerationFailed):
+    key = "error.upstream_rejected"
+
+
+class UpstreamUnavailable(GenerationFailed):
+    key = "error.upstream_unavailable"
+
+
+class ConfigurationError(Exception):
+    """A missing or malformed setting. Not a user-facing chat error: the CLI prints it and exits 2."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem

@@ -1,0 +1,212 @@
+"""Settings from the environment and ``.env``, built once by the CLI and passed down.
+
+Names follow the two seed Workers where they overlap (``CF_API_TOKEN_N``/``ACCOUNT_N``, ``CF_ACCOUNT_ID``/
+``CF_API_TOKEN``, ``FLUX_MODEL``, ``FLUX_NUM_STEPS``, ``PROMPT_OPTIMIZATION``, ``EXTERNAL_*``) so people can move over.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigurationError
+
+DEFAULT_CF_API_BASE_URL = "https://api.cloudflare.com/client/v4"
+DEFAULT_FLUX_MODEL = "@cf/black-forest-labs/flux-2-klein-4b"
+
+_NUMBERED_TOKEN = re.compile(r"^CF_API_TOKEN_(\d+)$")
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One Cloudflare account. ``index`` is the N of ``CF_API_TOKEN_N`` (0 for ``CF_ACCOUNT_ID``/``CF_API_TOKEN``)."""
+
+    index: int
+    account_id: str
+    token: str
+
+    @property
+    def key(self) -> str:
+        """Identity of the account in the database: stable across reordering of the N's."""
+        return self.account_id
+
+    @property
+    def label(self) -> str:
+        """Safe to print: index and the account id's last four characters."""
+        return f"#{self.index} …{self.account_id[-4:]}"
+
+    def __repr__(self) -> str:  # never print the token, even in a debugger or a traceback
+        return f"AccountConfig(index={self.index}, account_id='…{self.account_id[-4:]}', token=***)"
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting. Field ``foo_bar`` is the environment variable ``FOO_BAR``."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # --- Cloudflare Workers AI -------------------------------------------------------------------
+    accounts: list[AccountConfig] = Field(default_factory=list, exclude=True)
+    cf_api_base_url: str = DEFAULT_CF_API_BASE_URL
+    flux_model: str = DEFAULT_FLUX_MODEL
+    flux_num_steps: int | None = Field(default=None, ge=1, le=50)
+    flux_reference_model: str = DEFAULT_FLUX_MODEL
+    image_megapixels: float = Field(default=1.0, gt=0.05, le=4.0)
+    account_strategy: Literal["fill-first", "round-robin"] = "fill-first"
+    capacity_cooldown_seconds: float = Field(default=30.0, ge=0)
+    max_transient_attempts: int = Field(default=3, ge=1, le=20)
+    http_timeout_seconds: float = Field(default=60.0, gt=0)
+    http_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    generation_deadline_seconds: float = Field(default=180.0, gt=0)
+    proxy_url: str | None = None
+
+    # --- Users and limits ------------------------------------------------------------------------
+    rate_limit_per_minute: int = Field(default=3, ge=0)
+    rate_limit_per_day: int = Field(default=20, ge=0)
+    admin_ids: CommaList = Field(default_factory=list)
+    allowed_ids: CommaList = Field(default_factory=list)
+    max_jobs_per_user: int = Field(default=1, ge=1)
+    max_queued_per_user: int = Field(default=3, ge=0)
+    max_concurrent_generations: int = Field(default=200, ge=1)
+    max_reference_mb: float = Field(default=10.0, gt=0)
+
+    # --- Storage and logs ------------------------------------------------------------------------
+    database_path: Path = Path("data/imagine-bot.sqlite3")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # --- Telegram --------------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_file_base_url: str = "https://api.telegram.org/file/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+
+    # --- Discord ---------------------------------------------------------------------------------
+    discord_bot_token: SecretStr | None = None
+    discord_guild_ids: CommaList = Field(default_factory=list)
+
+    # --- Prompt optimisation ---------------------------------------------------------------------
+    prompt_optimization: bool = False
+    external_api_base: str | None = None
+    external_model: str | None = None
+    external_api_key: SecretStr | None = None
+    prompt_optimization_timeout_seconds: float = Field(default=15.0, gt=0)
+    prompt_optimization_cf_model: str = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+
+    _split = field_validator("admin_ids", "allowed_ids", "discord_guild_ids", mode="before")(_split_commas)
+
+    @field_validator("discord_guild_ids")
+    @classmethod
+    def _guild_ids_are_numbers(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item.isdigit():
+                raise ValueError(f"{item!r} is not a numeric guild id")
+        return value
+
+    @field_validator("cf_api_base_url", "telegram_api_base_url", "telegram_file_base_url")
+    @classmethod
+    def _is_http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("proxy_url", "external_api_base", "telegram_webhook_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    # --- Derived views ---------------------------------------------------------------------------
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redactor."""
+        values = [account.token for account in self.accounts]
+        for secret in (
+            self.telegram_bot_token,
+            self.discord_bot_token,
+            self.external_api_key,
+            self.telegram_webhook_secret,
+        ):
+            if secret is not None:
+                values.append(secret.get_secret_value())
+        return [value for value in values if value]
+
+    @property
+    def effective_proxy(self) -> str | None:
+        """``PROXY_URL``, else the standard ``HTTPS_PROXY``/``https_proxy``."""
+        return self.proxy_url or os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or None
+
+
+def collect_accounts(env: Mapping[str, str | None]) -> list[AccountConfig]:
+    """Accounts from ``CF_API_TOKEN_N``+``ACCOUNT_N`` (any N, gaps allowed) and ``CF_ACCOUNT_ID``+``CF_API_TOKEN``."""
+    upper = {key.upper(): (value or "").strip() for key, value in env.items()}
+    accounts: list[AccountConfig] = []
+    for name, token in upper.items():
+        match = _NUMBERED_TOKEN.match(name)
+        if not match or not token:
+            continue
+        number = int(match.group(1))
+        account_id = upper.get(f"ACCOUNT_{number}", "")
+        if not account_id:
+            raise ConfigurationError(f"ACCOUNT_{number}", f"missing: CF_API_TOKEN_{number} is set without it")
+        accounts.append(AccountConfig(index=number, account_id=account_id, token=token))
+    for name, value in upper.items():
+        match = re.match(r"^ACCOUNT_(\d+)$", name)
+        if match and value and not upper.get(f"CF_API_TOKEN_{match.group(1)}"):
+            raise ConfigurationError(f"CF_API_TOKEN_{match.group(1)}", f"missing: {name} is set without it")
+    single_id, single_token = upper.get("CF_ACCOUNT_ID", ""), upper.get("CF_API_TOKEN", "")
+    if bool(single_id) != bool(single_token):
+        missing = "CF_API_TOKEN" if single_id else "CF_ACCOUNT_ID"
+        raise ConfigurationError(missing, "missing: CF_ACCOUNT_ID and CF_API_TOKEN go together")
+    if single_id and all(a.account_id != single_id or a.token != single_token for a in accounts):
+        accounts.append(AccountConfig(index=0, account_id=single_id, token=single_token))
+    accounts.sort(key=lambda account: account.index)
+    return accounts
+
+
+def load_settings(env_file: str | Path | None = ".env", environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings once; a bad value raises ``ConfigurationError`` naming the variable."""
+    environ = os.environ if environ is None else environ
+    file_values: dict[str, str | None] = {}
+    if env_file is not None and Path(env_file).is_file():
+        file_values = dict(dotenv_values(env_file))
+    merged = {**file_values, **environ}
+    accounts = collect_accounts(merged)
+    try:
+        if environ is os.environ:
+            return Settings(_env_file=env_file, accounts=accounts)  # type: ignore[call-arg]
+        # an explicit mapping (tests): read only it and the file, never the process environment
+        fields = {
+            name: merged[key]
+            for name in Settings.model_fields
+            if name != "accounts" and (key := _env_key(merged, name)) is not None
+        }
+        return Settings(_env_file=None, accounts=accounts, **fields)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        raise ConfigurationError(variable, error["msg"]) from None
+
+
+def _env_key(values: Mapping[str, str | None], field_name: str) -> str | None:
+    for key in values:
+        if key.upper() == field_name.upper() and values[key] is not None:
+            return key
+    return None
