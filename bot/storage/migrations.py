@@ -1,0 +1,58 @@
+"""Numbered schema migrations, applied in order and recorded in ``PRAGMA user_version``.
+
+Append a new entry to change the schema; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: per-user usage events (limits), account state, per-account daily usage, jobs for re-roll
+    """
+    CREATE TABLE usage_events (
+        id INTEGER PRIMARY KEY,
+        user_key TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        day TEXT NOT NULL
+    );
+    CREATE INDEX usage_events_user_time ON usage_events (user_key, created_at);
+    CREATE INDEX usage_events_user_day ON usage_events (user_key, day);
+
+    CREATE TABLE account_state (
+        account_key TEXT PRIMARY KEY,
+        spent_until REAL,
+        updated_at REAL NOT NULL
+    );
+
+    CREATE TABLE account_usage (
+        account_key TEXT NOT NULL,
+        day TEXT NOT NULL,
+        images INTEGER NOT NULL DEFAULT 0,
+        neurons REAL NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_key, day)
+    );
+
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        user_key TEXT NOT NULL,
+        chat_id TEXT,
+        original_prompt TEXT NOT NULL,
+        final_prompt TEXT NOT NULL,
+        is_json INTEGER NOT NULL,
+        negative TEXT,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        steps INTEGER,
+        model TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE job_references (
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (job_id, position)
+    );
+    """,
+)
