@@ -191,14 +191,14 @@ def load_settings(env_file: str | Path | None = ".env", environ: Mapping[str, st
     accounts = collect_accounts(merged)
     try:
         if environ is os.environ:
-            return Settings(_env_file=env_file, accounts=accounts)  # type: ignore[call-arg]
-        # an explicit mapping (tests): read only it and the file, never the process environment
-        fields = {
+            return Settings(_env_file=env_file, accounts=accounts)
+        # An explicit mapping (tests): validate only it and the file, never the process environment.
+        fields: dict[str, object] = {
             name: merged[key]
             for name in Settings.model_fields
             if name != "accounts" and (key := _env_key(merged, name)) is not None
         }
-        return Settings(_env_file=None, accounts=accounts, **fields)  # type: ignore[call-arg]
+        return Settings.model_validate({**fields, "accounts": accounts})
     except ValidationError as exc:
         error = exc.errors()[0]
         variable = str(error["loc"][0]).upper() if error["loc"] else "settings"

@@ -1,0 +1,92 @@
+"""Builds the object graph once from the settings; one owner per resource, closed together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from bot.core.accounts import AccountPool
+from bot.core.clock import Clock, SystemClock, utc_day
+from bot.core.limits import AccessPolicy, RateLimiter
+from bot.core.optimiser import PromptOptimiser
+from bot.core.queue import JobQueue
+from bot.core.service import ImageService, ServiceConfig
+from bot.providers.base import ImageProvider
+from bot.providers.workers_ai import WorkersAIClient
+from bot.settings import Settings
+from bot.storage import AccountStateStore, Database, JobStore, UsageLedger
+
+JOB_RETENTION_SECONDS = 30 * 24 * 3600
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    http: httpx.AsyncClient
+    provider: ImageProvider
+    pool: AccountPool
+    service: ImageService
+    clock: Clock
+
+
+def create_http_client(settings: Settings, *, timeout: float | None = None) -> httpx.AsyncClient:
+    """An AsyncClient with the configured timeouts and proxy (``PROXY_URL``; else ``HTTPS_PROXY`` from the env)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(
+            timeout or settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds
+        ),
+        proxy=settings.proxy_url,
+        headers={"User-Agent": "imagine-bot"},
+    )
+
+
+def build_optimiser(settings: Settings, http: httpx.AsyncClient, pool: AccountPool) -> PromptOptimiser | None:
+    """The prompt optimiser for these settings (None: prompts are used as written)."""
+    return None
+
+
+@asynccontextmanager
+async def open_app(
+    settings: Settings, *, clock: Clock | None = None, provider: ImageProvider | None = None
+) -> AsyncIterator[App]:
+    """Open the database and HTTP client, restore account state, and build the service."""
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        db = await stack.enter_async_context(Database(settings.database_path))
+        http = await stack.enter_async_context(create_http_client(settings))
+        provider = provider or WorkersAIClient(http, settings.cf_api_base_url)
+        pool = AccountPool(
+            settings.accounts,
+            AccountStateStore(db),
+            clock,
+            strategy=settings.account_strategy,
+            capacity_cooldown=settings.capacity_cooldown_seconds,
+        )
+        await pool.load()
+        jobs = JobStore(db)
+        ledger = UsageLedger(db)
+        now = clock.time()
+        await jobs.prune(older_than=now - JOB_RETENTION_SECONDS)
+        await ledger.prune(before_day=utc_day(now - 2 * 86400))
+        service = ImageService(
+            ServiceConfig.from_settings(settings),
+            access=AccessPolicy.from_lists(settings.admin_ids, settings.allowed_ids),
+            limiter=RateLimiter(
+                ledger, clock, per_minute=settings.rate_limit_per_minute, per_day=settings.rate_limit_per_day
+            ),
+            queue=JobQueue(
+                per_user=settings.max_jobs_per_user,
+                max_waiting_per_user=settings.max_queued_per_user,
+                global_limit=settings.max_concurrent_generations,
+            ),
+            pool=pool,
+            provider=provider,
+            jobs=jobs,
+            clock=clock,
+            optimiser=build_optimiser(settings, http, pool),
+        )
+        yield App(settings, db, http, provider, pool, service, clock)

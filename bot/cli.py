@@ -1,0 +1,194 @@
+"""``imagine-bot`` / ``python -m bot``: run (default), generate, doctor, accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.adapters import ChatAdapter
+from bot.app import App, open_app
+from bot.core.models import GenerationRequest, PromptOptions, UserRef
+from bot.errors import ConfigurationError, ImagineError
+from bot.i18n import describe_error
+from bot.logs import configure_logging
+from bot.providers.base import TokenState
+from bot.settings import Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+Printer = Callable[[str], None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagine-bot", description="FLUX image bot for Telegram and Discord."
+    )
+    parser.add_argument("--env-file", default=".env", help="settings file to read (default: .env)")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="start every configured chat platform (the default)")
+    generate = commands.add_parser("generate", help="make one image from the command line")
+    generate.add_argument(
+        "prompt", help='prompt text, ratio suffix and flags as in chat, e.g. "a lighthouse 16:9"'
+    )
+    generate.add_argument("--ref", action="append", default=[], type=Path, help="reference image (up to 4)")
+    generate.add_argument("--out", type=Path, help="output file (default: named after the prompt and seed)")
+    generate.add_argument("--seed", type=int, help="seed (default: random)")
+    generate.add_argument("--raw", action="store_true", help="skip prompt optimisation")
+    commands.add_parser("doctor", help="check the settings and every account's token")
+    commands.add_parser("accounts", help="show each account's stored state and today's usage")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line, build the settings once, run the command, exit with its code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+    except ConfigurationError as exc:
+        print(f"Configuration error: {exc.variable}: {exc.problem}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG)
+    redactor = configure_logging(settings.log_level, settings.secrets)
+
+    def say(text: str) -> None:
+        print(redactor(text), flush=True)
+
+    command = args.command or "run"
+    try:
+        code = asyncio.run(_dispatch(command, args, settings, say))
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+async def _dispatch(command: str, args: argparse.Namespace, settings: Settings, say: Printer) -> int:
+    if command == "run":
+        return await run_bot(settings, say)
+    try:
+        async with open_app(settings) as app:
+            if command == "generate":
+                return await generate(app, args, say)
+            if command == "doctor":
+                return await doctor(app, say)
+            return await show_accounts(app, say)
+    except ImagineError as exc:
+        say(f"Error: {describe_error(exc)}")
+        return EXIT_FAILED
+
+
+def configured_adapters(app: App) -> list[ChatAdapter]:
+    """The chat adapters whose tokens are set. Imported lazily so one platform's library never loads the other."""
+    adapters: list[ChatAdapter] = []
+    return adapters
+
+
+async def run_bot(settings: Settings, say: Printer) -> int:
+    """Start every configured chat platform in one event loop and run until SIGINT/SIGTERM."""
+    if settings.telegram_bot_token is None and settings.discord_bot_token is None:
+        say(
+            "No chat platform is configured. Set TELEGRAM_BOT_TOKEN (Telegram) and/or DISCORD_BOT_TOKEN (Discord) "
+            "in the environment or .env, and at least one Cloudflare account (CF_API_TOKEN_1 + ACCOUNT_1)."
+        )
+        return EXIT_CONFIG
+    if not settings.accounts:
+        say(
+            "No Cloudflare account is configured: set CF_API_TOKEN_1 and ACCOUNT_1 (or CF_ACCOUNT_ID and CF_API_TOKEN)."
+        )
+        return EXIT_CONFIG
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with open_app(settings) as app:
+        adapters = configured_adapters(app)
+        if not adapters:
+            say("No chat adapter could be started for the configured tokens.")
+            return EXIT_CONFIG
+        started: list[ChatAdapter] = []
+        try:
+            for adapter in adapters:
+                await adapter.start()
+                started.append(adapter)
+                say(f"{adapter.name} is running.")
+            await stop.wait()
+        finally:
+            for adapter in reversed(started):
+                await adapter.stop()
+    return EXIT_OK
+
+
+async def generate(app: App, args: argparse.Namespace, say: Printer) -> int:
+    """One generation through the same service as the chats, as an operator (no user limits)."""
+    try:
+        references = tuple(path.read_bytes() for path in args.ref)
+    except OSError as exc:
+        say(f"Error: cannot read reference image {exc.filename}: {exc.strerror}.")
+        return EXIT_FAILED
+    request = GenerationRequest(
+        user=UserRef(platform="cli", user_id="operator"),
+        text=args.prompt,
+        references=references,
+        options=PromptOptions(seed=args.seed, raw=args.raw),
+        bypass_limits=True,
+    )
+    result = await app.service.generate(request)
+    out: Path = args.out or Path(f"{_slug(result.original_prompt)}-{result.seed}.{result.file_extension}")
+    await asyncio.to_thread(out.write_bytes, result.image)
+    say(f"Prompt:       {result.original_prompt}")
+    say(f"Final prompt: {result.final_prompt}")
+    if result.optimisation_skipped_reason:
+        say(f"Note:         prompt used as written ({result.optimisation_skipped_reason})")
+    say(f"Size:         {result.size}")
+    say(f"Seed:         {result.seed}")
+    say(f"Model:        {result.model}")
+    say(f"Account:      #{result.account_index} ({result.upstream_calls} upstream call(s))")
+    say(f"Saved:        {out}")
+    return EXIT_OK
+
+
+async def doctor(app: App, say: Printer) -> int:
+    """Check every account's token; exit non-zero when none works."""
+    settings = app.settings
+    say(f"Workers AI:   {settings.cf_api_base_url}")
+    say(f"Model:        {settings.flux_model} (references: {settings.flux_reference_model})")
+    say(f"Database:     {settings.database_path}")
+    say(f"Telegram:     {'configured' if settings.telegram_bot_token else 'not configured'}")
+    say(f"Discord:      {'configured' if settings.discord_bot_token else 'not configured'}")
+    say(f"Optimiser:    {'on' if settings.prompt_optimization else 'off'}")
+    if not settings.accounts:
+        say("Accounts:     none configured (set CF_API_TOKEN_1 and ACCOUNT_1)")
+        return EXIT_FAILED
+    checks = await asyncio.gather(*(app.provider.verify_token(account) for account in settings.accounts))
+    working = 0
+    say(f"{'account':<10} {'id':<8} status")
+    for account, check in zip(settings.accounts, checks, strict=True):
+        working += check.state is TokenState.ACTIVE
+        detail = f" ({check.detail})" if check.detail else ""
+        say(f"#{account.index:<9} …{account.account_id[-4:]:<7} {check.state.value}{detail}")
+    say(f"{working} of {len(settings.accounts)} account(s) working.")
+    return EXIT_OK if working else EXIT_FAILED
+
+
+async def show_accounts(app: App, say: Printer) -> int:
+    """Each account's stored state and today's usage."""
+    statuses = await app.service.account_statuses()
+    if not statuses:
+        say("No Cloudflare account is configured.")
+        return EXIT_FAILED
+    say(f"{'account':<12} {'state':<14} {'until (UTC)':<18} {'images':>6} {'neurons':>9}")
+    for status in statuses:
+        until = status.until.strftime("%Y-%m-%d %H:%M") if status.until else "-"
+        say(
+            f"{status.label:<12} {status.health.value:<14} {until:<18} {status.images_today:>6} "
+            f"{status.neurons_today:>9.0f}" + (f"  {status.reason}" if status.reason else "")
+        )
+    return EXIT_OK
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:40].rstrip("-") or "image"

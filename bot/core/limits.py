@@ -1,0 +1,102 @@
+"""Who may generate, and how often: allow-list, admins, per-minute and per-day limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.core.clock import Clock, as_datetime, next_utc_midnight, utc_day
+from bot.core.models import QuotaStatus, UserRef
+from bot.errors import AccessDenied, LimitReached
+from bot.storage.usage import UsageLedger
+
+
+def _identities(user: UserRef) -> set[str]:
+    """Every way an id list may name this user or their chat: ``telegram:123``, bare ``123``, the chat's too."""
+    names = {user.key, user.user_id}
+    if user.chat_id:
+        names |= {f"{user.platform}:{user.chat_id}", user.chat_id}
+    return names
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """``ADMIN_IDS`` and ``ALLOWED_IDS``; an empty allow-list lets everyone in."""
+
+    admin_ids: frozenset[str] = frozenset()
+    allowed_ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_lists(cls, admins: Iterable[str], allowed: Iterable[str]) -> AccessPolicy:
+        return cls(frozenset(admins), frozenset(allowed))
+
+    def is_admin(self, user: UserRef) -> bool:
+        # Admin rights follow the person, never the chat they are in.
+        return bool({user.key, user.user_id} & self.admin_ids)
+
+    def is_allowed(self, user: UserRef) -> bool:
+        return not self.allowed_ids or self.is_admin(user) or bool(_identities(user) & self.allowed_ids)
+
+    def check(self, user: UserRef) -> None:
+        if not self.is_allowed(user):
+            raise AccessDenied(f"{user.key} is not on the allow-list")
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A consumed limit slot; hand it back with ``RateLimiter.refund`` if the generation fails."""
+
+    event_id: int | None
+
+
+class RateLimiter:
+    """Per-user limits over the usage ledger. A limit of 0 means unlimited."""
+
+    def __init__(self, ledger: UsageLedger, clock: Clock, *, per_minute: int, per_day: int) -> None:
+        self._ledger = ledger
+        self._clock = clock
+        self._per_minute = per_minute or None
+        self._per_day = per_day or None
+
+    async def acquire(self, user_key: str) -> Admission:
+        """Consume one generation or raise ``LimitReached`` saying when the user may try again."""
+        now = self._clock.time()
+        day = utc_day(now)
+        event_id = await self._ledger.try_consume(
+            user_key, now=now, day=day, per_minute=self._per_minute, per_day=self._per_day
+        )
+        if event_id is not None:
+            return Admission(event_id)
+        raise await self._limit_error(user_key, now, day)
+
+    async def refund(self, admission: Admission) -> None:
+        if admission.event_id is not None:
+            await self._ledger.refund(admission.event_id)
+
+    async def quota(self, user_key: str, *, is_admin: bool = False) -> QuotaStatus:
+        now = self._clock.time()
+        counts = await self._ledger.counts(user_key, now=now, day=utc_day(now))
+        return QuotaStatus(
+            used_today=counts.today,
+            daily_limit=None if is_admin else self._per_day,
+            used_this_minute=counts.this_minute,
+            minute_limit=None if is_admin else self._per_minute,
+            resets_at=as_datetime(next_utc_midnight(now)),
+            is_admin=is_admin,
+        )
+
+    async def _limit_error(self, user_key: str, now: float, day: str) -> LimitReached:
+        counts = await self._ledger.counts(user_key, now=now, day=day)
+        if self._per_day is not None and counts.today >= self._per_day:
+            reset = next_utc_midnight(now)
+            return LimitReached(
+                scope="day", limit=self._per_day, retry_after=reset - now, resets_at=as_datetime(reset)
+            )
+        oldest = counts.oldest_in_minute if counts.oldest_in_minute is not None else now
+        reset = oldest + 60.0
+        return LimitReached(
+            scope="minute",
+            limit=self._per_minute or 0,
+            retry_after=max(1.0, reset - now),
+            resets_at=as_datetime(reset),
+        )
