@@ -9,7 +9,7 @@ from collections.abc import Iterable
 # Shapes that are secrets even when we were not told the value: Telegram bot tokens (also inside Bot API URLs),
 # bearer headers, and Discord tokens.
 _SECRET_SHAPES = (
-    re.compile(r"\b\d{5,12}:[A-Za-z0-9_-]{30,}"),
+    re.compile(r"(?<!\d)\d{5,12}:[A-Za-z0-9_-]{30,}"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"\b[MN][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b"),
 )
