@@ -69,23 +69,30 @@ def _fit_model(size: ImageSize, model: ModelSpec) -> ImageSize:
 
 
 def _closest_size(aspect: float, model: ModelSpec, target_pixels: float) -> ImageSize:
-    """Of the sizes with sides on the 16-grid, within the model's limits and within 2% of ``aspect``,
-    the one whose area is nearest ``target_pixels``."""
+    """The grid size within the model's limits and 2% of ``aspect`` whose area is nearest ``target_pixels``."""
     low = max(SIDE_MULTIPLE, -(-model.min_side // SIDE_MULTIPLE) * SIDE_MULTIPLE)
     high = model.max_side // SIDE_MULTIPLE * SIDE_MULTIPLE
     candidates = [
         ImageSize(width, height)
         for width in range(low, high + 1, SIDE_MULTIPLE)
-        for height in _grid_neighbours(width / aspect)
+        for height in _grid_heights_near(width / aspect)
         if low <= height <= high and abs(width / height / aspect - 1) <= ASPECT_TOLERANCE
     ]
     if not candidates:
         raise InvalidRequest(
             "This model cannot draw that aspect ratio; try one closer to 1:1.", code="ratio_out_of_range"
         )
-    return min(candidates, key=lambda size: (abs(size.width * size.height - target_pixels), size.width))
+    return min(
+        candidates,
+        key=lambda size: (
+            abs(size.width * size.height - target_pixels),
+            abs(size.width / size.height / aspect - 1),
+        ),
+    )
 
 
-def _grid_neighbours(length: float) -> tuple[int, int]:
-    below = int(length // SIDE_MULTIPLE) * SIDE_MULTIPLE
-    return below, below + SIDE_MULTIPLE
+def _grid_heights_near(height: float) -> range:
+    """Grid heights that can be within the tolerance of ``height`` (the caller checks exactly)."""
+    shortest = height / (1 + ASPECT_TOLERANCE) // SIDE_MULTIPLE * SIDE_MULTIPLE
+    tallest = height / (1 - ASPECT_TOLERANCE)
+    return range(max(SIDE_MULTIPLE, int(shortest)), int(tallest) + 1, SIDE_MULTIPLE)
