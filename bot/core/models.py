@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class ProviderImage:
     upstream_request_id: str | None = None
 
 
-class AccountHealth(str, Enum):
+class AccountHealth(StrEnum):
     HEALTHY = "healthy"
     SPENT = "spent"  # daily allocation used up, until the next 00:00 UTC
     COOLING = "cooling"  # capacity / rate limit, for a short while
@@ -181,7 +181,7 @@ class QuotaStatus:
         return None if self.daily_limit is None else max(0, self.daily_limit - self.used_today)
 
 
-class ProgressStage(str, Enum):
+class ProgressStage(StrEnum):
     QUEUED = "queued"
     OPTIMISING = "optimising"
     GENERATING = "generating"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from bot.core.models import ProviderImage, ProviderJob
 from bot.settings import AccountConfig
 
 
-class FailureKind(str, Enum):
+class FailureKind(StrEnum):
     """What an upstream failure means for failover (``workers-ai.md``, "what to do")."""
 
     SPENT = "spent"  # daily allocation used up: skip the account until the next 00:00 UTC
@@ -48,7 +48,7 @@ class UpstreamFailure(Exception):
         self.upstream_request_id = upstream_request_id
 
 
-class TokenState(str, Enum):
+class TokenState(StrEnum):
     ACTIVE = "active"
     INVALID = "invalid"
     UNREACHABLE = "unreachable"
