@@ -1,4 +1,5 @@
-"""Gateway half of the fake Discord: the websocket session and the payloads that travel over it.
+"""Gateway half of the fake Discord: the websocket, the payloads it carries, and the test-side
+`InteractionDriver` (slash commands, context menus, modal submits, button presses sent as INTERACTION_CREATE).
 
 Shapes follow what discord.py 2.7 reads (see discord/gateway.py, state.py, interactions.py).
 """
@@ -141,6 +142,7 @@ class GatewayConnection:
     query: dict[str, str]
     identify: Json | None = None
     heartbeats: int = 0
+    compressed_frames: int = 0
     received_ops: list[int] = field(default_factory=list)
     sequence: int = 0
     _compressor: Any = None
@@ -161,6 +163,7 @@ class GatewayConnection:
             self._compressor = zlib.compressobj()
         chunk = self._compressor.compress(raw) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
         await self.ws.send_bytes(chunk)
+        self.compressed_frames += 1
 
     async def dispatch(self, event: str, data: Json) -> int:
         """Send a DISPATCH (op 0) event with the next sequence number; return that number."""

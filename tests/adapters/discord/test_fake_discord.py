@@ -109,6 +109,7 @@ async def test_commands_are_synced_with_their_options(dc: FakeDiscord, bot: Prob
 async def test_gateway_uses_zlib_stream_and_heartbeats_are_acked(dc: FakeDiscord, bot: ProbeClient) -> None:
     conn = dc.gateway.active
     assert conn.compression == "zlib-stream"
+    assert conn.compressed_frames >= 2  # HELLO and READY went out deflated, and discord.py understood READY
     assert conn.identify is not None and "token" not in conn.identify
     for _ in range(500):  # the first heartbeat goes out right after HELLO; wait for its ack to land
         if math.isfinite(bot.latency):
