@@ -44,6 +44,14 @@ _DECODED_PARAMS = {
     "drop_pending_updates", "show_alert", "cache_time", "disable_notification", "has_spoiler",
     "message_thread_id", "max_connections", "protect_content",
 }  # fmt: skip
+# What Telegram usually says with each status, for fail_next() without a description.
+_TYPICAL_ERRORS = {
+    400: "Bad Request: injected failure",
+    403: "Forbidden: bot was blocked by the user",
+    409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+    429: "Too Many Requests: retry after {retry_after}",
+    502: "Bad Gateway",
+}
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,7 @@ class FakeTelegramBotAPI(BotApiMethods):
         self._port = 0
         self._update_ids = itertools.count(800_000_001)
         self._callback_ids = itertools.count(4_300_000_000_000_000_001)
+        self._media_group_ids = itertools.count(13_900_000_000_000_001)
 
     async def __aenter__(self) -> Self:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -150,7 +159,7 @@ class FakeTelegramBotAPI(BotApiMethods):
         chat: TgChat | None = None,
     ) -> list[JSONDict]:
         """Queue one update per image sharing a media_group_id, the caption on the first only."""
-        group_id = str(next(self._update_ids) * 7919)
+        group_id = str(next(self._media_group_ids))
         return [
             self.send_photo(image, caption if index == 0 else None, user, chat, media_group_id=group_id)
             for index, image in enumerate(images)
@@ -212,7 +221,8 @@ class FakeTelegramBotAPI(BotApiMethods):
     ) -> None:
         """Answer the next call of `method` with an error; 429s carry parameters.retry_after."""
         if description is None:
-            description = f"Too Many Requests: retry after {retry_after}" if error_code == 429 else "Injected"
+            description = _TYPICAL_ERRORS.get(error_code, "Internal Server Error")
+            description = description.format(retry_after=retry_after)
         injected = ApiError(error_code, description, retry_after if error_code == 429 else None)
         self._failures[method.lower()].append(injected)
 
@@ -283,7 +293,10 @@ class FakeTelegramBotAPI(BotApiMethods):
         self.chats[chat_object["id"]] = chat_object
         message = message_object(self.next_message_id(), chat_object, user.to_api(), content)
         if reply_to is not None:
-            message["reply_to_message"] = copy.deepcopy(reply_to)
+            # Telegram nests one level only: the quoted message comes without its own reply_to_message.
+            message["reply_to_message"] = {
+                k: v for k, v in copy.deepcopy(reply_to).items() if k != "reply_to_message"
+            }
         self.messages[(chat_object["id"], message["message_id"])] = message
         self.queue_update({"message": copy.deepcopy(message)})
         return copy.deepcopy(message)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
-from telegram.error import BadRequest, Conflict, InvalidToken
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -166,6 +166,21 @@ async def test_callback_query_is_answered_and_the_message_edited(tg: FakeTelegra
     assert "reply_markup" not in edited  # Telegram drops the keyboard unless the edit sends it again
 
 
+async def test_reply_to_a_photo_reaches_the_handler_with_the_photo(tg: FakeTelegramBotAPI) -> None:
+    async def describe_source(update: Update, context: Context) -> None:
+        assert update.message is not None and update.message.reply_to_message is not None
+        source = update.message.reply_to_message.photo[-1]
+        await update.message.reply_text(f"editing {source.width}x{source.height}")
+
+    app = build_app(tg)
+    app.add_handler(CommandHandler("imagine", describe_source))
+    async with polling(app):
+        photo = tg.send_photo(png(300, 200))
+        tg.send_text("/imagine make it blue", reply_to_message=photo)
+        (reply,) = await tg.wait_for("sendMessage")
+    assert reply.result["text"] == "editing 300x200"
+
+
 async def test_rate_limiter_retries_once_after_an_injected_429(tg: FakeTelegramBotAPI) -> None:
     app = build_app(tg, rate_limiter=AIORateLimiter(max_retries=1))
     app.add_handler(CommandHandler("echo", echo))
@@ -257,6 +272,9 @@ async def test_telegram_refusals_the_bot_must_handle(tg: FakeTelegramBotAPI, bot
     assert message.text == "bold & fine"
     with pytest.raises(BadRequest, match=r"(?i)Message is not modified"):
         await bot.edit_message_text("bold & fine", ALICE.id, message.message_id)
+    tg.fail_next("sendMessage", error_code=403)
+    with pytest.raises(Forbidden, match=r"(?i)blocked by the user"):
+        await bot.send_message(ALICE.id, "anyone there?")
     with pytest.raises(BadRequest, match=r"(?i)Method not found"):
         await bot.do_api_request("noSuchMethod")
 
