@@ -321,11 +321,9 @@ def _strip_markdown(text: str, v2: bool) -> str:
             index += len(mark)
         elif char == "[" or (char == "]" and open_marks and open_marks[-1][0] == "["):
             index = _link_mark(text, index, open_marks)
-        elif (
-            v2
-            and char in _MARKDOWN_V2_RESERVED
-            and not (char == ">" and (index == 0 or text[index - 1] == "\n"))
-        ):
+        elif v2 and char == ">" and (index == 0 or text[index - 1] == "\n"):
+            index += 1  # a blockquote line
+        elif v2 and char in _MARKDOWN_V2_RESERVED:
             raise bad_request(
                 f"can't parse entities: Character '{char}' is reserved and must be escaped "
                 "with the preceding '\\'"
