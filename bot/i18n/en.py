@@ -39,6 +39,36 @@ MESSAGES: dict[str, str] = {
     "quota.unlimited": "You have no limits (admin).",
     "quota.status": "Today you have used {used} of {limit} images; {remaining} left. Resets at {reset} ({wait} from now).",
     "quota.status.no_daily": "Today you have used {used} images; there is no daily limit.",
+    # commands and buttons
+    "help.text": (
+        "Send /imagine followed by what you want to see, e.g.\n"
+        "/imagine a lighthouse in a storm 16:9\n\n"
+        "Aspect ratio: end the prompt with 1:1, 16:9, 9:16, 3:2, 3:4, 1:2 (any from 1:4 to 4:1), or write --ar 16:9, "
+        "or an exact size like 1920x1080.\n"
+        "Flags: --seed 42 (repeat an image), --no text (what to leave out, where the model supports it), "
+        "--raw (use your prompt exactly as written).\n"
+        "Reference images (up to {max_refs}): attach photos to the command, or reply to a photo with /imagine.\n"
+        "A JSON object works as a structured prompt.\n\n"
+        "Your limits: {limits}. /quota shows what is left."
+    ),
+    "help.limits": "{per_day} images a day, {per_minute} a minute",
+    "help.limits.none": "none",
+    "button.reroll": "🔁 Re-roll",
+    "button.original": "📄 Original",
+    "reroll.refused": "Only the person who asked for this image (or an admin) can re-roll it.",
+    "original.caption": "Original file, uncompressed.",
+    "accounts.none": "No Cloudflare account is configured.",
+    "accounts.header": "Accounts (today, UTC):",
+    "accounts.row": "{label}: {state}{until} — {images} images, {neurons} neurons",
+    "accounts.until": " until {time}",
+    "reference.not_image": "That file is not an image. Send photos or image files (JPEG, PNG, WebP).",
+    "reference.too_large": "That image is too large ({size_mb} MB). The limit is {limit_mb} MB.",
+    "reference.too_many": "At most {limit} reference images can be used; you sent {count}.",
+    "reference.none_in_message": "That message has no images to use as references.",
+    "modal.title": "Imagine from this image",
+    "modal.prompt_label": "Prompt",
+    "modal.prompt_placeholder": "the same character on a beach at sunset 16:9",
+    "prompt.missing": "Tell me what to draw: /imagine a lighthouse in a storm 16:9",
     # durations
     "duration.hours_minutes": "{hours} h {minutes} min",
     "duration.minutes": "{minutes} min",
