@@ -83,6 +83,14 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings, 
 def configured_adapters(app: App) -> list[ChatAdapter]:
     """The chat adapters whose tokens are set. Imported lazily so one platform's library never loads the other."""
     adapters: list[ChatAdapter] = []
+    if app.settings.telegram_bot_token is not None:
+        from bot.adapters.telegram import TelegramAdapter
+
+        adapters.append(TelegramAdapter(app.settings, app.service))
+    if app.settings.discord_bot_token is not None:
+        from bot.adapters.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter(app.settings, app.service))
     return adapters
 
 

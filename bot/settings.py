@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    #: albums arrive as one update per photo; wait this long after the last one before generating
+    telegram_album_wait_seconds: float = Field(default=1.5, gt=0, le=30)
 
     # --- Discord ---------------------------------------------------------------------------------
     discord_bot_token: SecretStr | None = None
