@@ -15,6 +15,8 @@ from bot.storage import Database
 # Tests talk only to fakes on loopback: never let a proxy from the environment intercept them.
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+# python-telegram-bot 22 warns inside RetryAfter unless told to use timedelta; warnings are errors here.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
