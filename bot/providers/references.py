@@ -14,8 +14,10 @@ from PIL import Image, UnidentifiedImageError
 
 from bot.errors import InvalidReference
 
-#: decoded size cap, checked from the header before any pixel is decoded (48 MP phone photos still pass)
+#: size caps, checked from the header before any pixel is decoded. JPEG decodes at 1/2..1/8 scale, so big
+#: phone photos (48 MP) stay cheap; other formats decode at full size, where 24 MP RGBA is already ~100 MB.
 MAX_PIXELS = 50_000_000
+MAX_PIXELS_FULL_DECODE = 24_000_000
 JPEG_QUALITY = 90
 
 # Only the formats chat apps deliver: fewer decoders on untrusted bytes, and never EPS (it runs Ghostscript).
@@ -56,9 +58,10 @@ def normalise_reference(data: bytes, *, max_bytes: int, max_side: int = 512) -> 
 def _decode_small(data: bytes, max_side: int) -> Image.Image:
     try:
         with Image.open(io.BytesIO(data), formats=_FORMATS) as opened:
-            _check_dimensions(opened.size)
-            if opened.format in ("JPEG", "MPO"):
-                opened.draft(None, (max_side, max_side))  # decode at 1/2..1/8 scale: far less memory
+            scalable = opened.format in ("JPEG", "MPO")
+            _check_dimensions(opened.size, MAX_PIXELS if scalable else MAX_PIXELS_FULL_DECODE)
+            if scalable:
+                opened.draft(None, (max_side, max_side))
             opened.load()
             orientation = _orientation(opened)
             image = _as_rgb_or_rgba(opened)
@@ -79,19 +82,19 @@ def _decode_small(data: bytes, max_side: int) -> Image.Image:
         ) from None
 
 
-def _check_dimensions(size: tuple[int, int]) -> None:
+def _check_dimensions(size: tuple[int, int], limit: int) -> None:
     width, height = size
     if width < 1 or height < 1:
         raise InvalidReference("The reference image has no pixels.", code="unreadable")
-    if width * height > MAX_PIXELS:
-        raise _too_many_pixels()
+    if width * height > limit:
+        raise _too_many_pixels(limit)
 
 
-def _too_many_pixels() -> InvalidReference:
+def _too_many_pixels(limit: int = MAX_PIXELS) -> InvalidReference:
     return InvalidReference(
-        f"The reference image has too many pixels (at most {MAX_PIXELS // 1_000_000} megapixels).",
+        f"The reference image has too many pixels (at most {limit // 1_000_000} megapixels).",
         code="too_many_pixels",
-        limit_pixels=MAX_PIXELS,
+        limit_pixels=limit,
     )
 
 
@@ -108,9 +111,9 @@ def _has_alpha(image: Image.Image) -> bool:
 
 
 def _as_rgb_or_rgba(image: Image.Image) -> Image.Image:
-    if _has_alpha(image):
-        return image.convert("RGBA")
-    return image.convert("RGB")
+    target = "RGBA" if _has_alpha(image) else "RGB"
+    # convert() to the same mode still copies every pixel; skip it for big images already in shape
+    return image if image.mode == target and "transparency" not in image.info else image.convert(target)
 
 
 def _encode(image: Image.Image) -> bytes:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image, features
 
 from bot.errors import InvalidReference
-from bot.providers.references import MAX_PIXELS, normalise_reference
+from bot.providers.references import MAX_PIXELS, MAX_PIXELS_FULL_DECODE, normalise_reference
 from tests.providers.conftest import ImageFactory
 
 LIMIT = 10 * 1024 * 1024
@@ -123,6 +123,17 @@ def test_header_only_bombs_are_refused_before_decoding(size: tuple[int, int]) ->
     assert size[0] * size[1] > MAX_PIXELS
 
     assert refusal(png_header_only(*size)).code == "too_many_pixels"
+
+
+def test_big_jpeg_passes_where_the_same_size_png_is_refused(make_image: ImageFactory) -> None:
+    width, height = 6000, 4500
+    assert MAX_PIXELS_FULL_DECODE < width * height <= MAX_PIXELS
+
+    error = refusal(png_header_only(width, height))
+    result = opened(normalise_reference(make_image(width, height, "JPEG"), max_bytes=LIMIT))
+
+    assert (error.code, error.params["limit_pixels"]) == ("too_many_pixels", MAX_PIXELS_FULL_DECODE)
+    assert result.size == (512, 384)
 
 
 def test_gif_header_bomb() -> None:
