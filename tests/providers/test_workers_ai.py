@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import socket
@@ -360,3 +361,53 @@ async def test_verify_token_unreachable(http_client: httpx.AsyncClient, account:
     check = await WorkersAIClient(http_client, closed_port_url()).verify_token(account)
 
     assert check.state is TokenState.UNREACHABLE
+
+
+def answering(status: int, content: bytes, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=content, headers=headers or {})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"result": {}, "success": true}',
+        b'{"result": {"image": "%%% not base64 %%%"}}',
+        b'{"result": {"image": "aGVsbG8gd29ybGQ="}}',  # valid base64, but "hello world" is no image
+        b'{"result": "oops"}',
+        b"[1, 2]",
+        b"",
+    ],
+)
+async def test_200_without_a_usable_image_is_transient(account: AccountConfig, content: bytes) -> None:
+    async with answering(200, content, {"cf-ai-req-id": "r-9"}) as http:
+        with pytest.raises(UpstreamFailure) as caught:
+            await WorkersAIClient(http, "https://api.test/client/v4").generate(account, job(FLUX2_KLEIN_4B))
+
+    assert caught.value.kind is FailureKind.TRANSIENT
+    assert caught.value.upstream_request_id == "r-9"
+
+
+async def test_200_with_error_envelope_is_classified(account: AccountConfig) -> None:
+    content = b'{"success": false, "errors": [{"code": 3040, "message": "Capacity temporarily exceeded"}]}'
+    async with answering(200, content) as http:
+        with pytest.raises(UpstreamFailure) as caught:
+            await WorkersAIClient(http, "https://api.test/client/v4").generate(account, job(FLUX2_KLEIN_4B))
+
+    assert caught.value.kind is FailureKind.BUSY
+
+
+async def test_raw_webp_and_data_url_answers(account: AccountConfig, make_image: ImageFactory) -> None:
+    webp = b"RIFF\x00\x00\x00\x00WEBPVP8 rest"
+    png = make_image(8, 8)
+    data_url = b'{"result": {"image": "data:image/png;base64,' + base64.b64encode(png) + b'"}}'
+    client_answers = []
+    for content in (webp, data_url):
+        async with answering(200, content, {"cf-ai-neurons": "not-a-number"}) as http:
+            client = WorkersAIClient(http, "https://api.test/client/v4")
+            client_answers.append(await client.generate(account, job(SDXL_BASE)))
+
+    assert [(a.mime, a.neurons) for a in client_answers] == [("image/webp", None), ("image/png", None)]
+    assert client_answers[1].data == png
