@@ -58,12 +58,19 @@ class RateLimiter:
         self._per_minute = per_minute or None
         self._per_day = per_day or None
 
-    async def acquire(self, user_key: str) -> Admission:
-        """Consume one generation or raise ``LimitReached`` saying when the user may try again."""
+    async def acquire(self, user_key: str, *, exempt: bool = False) -> Admission:
+        """Consume one generation or raise ``LimitReached`` saying when the user may try again.
+
+        ``exempt`` users (admins) are counted but never refused, so their ``/quota`` still shows real usage.
+        """
         now = self._clock.time()
         day = utc_day(now)
         event_id = await self._ledger.try_consume(
-            user_key, now=now, day=day, per_minute=self._per_minute, per_day=self._per_day
+            user_key,
+            now=now,
+            day=day,
+            per_minute=None if exempt else self._per_minute,
+            per_day=None if exempt else self._per_day,
         )
         if event_id is not None:
             return Admission(event_id)

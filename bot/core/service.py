@@ -204,7 +204,10 @@ class ImageService:
     ) -> GenerationResult:
         user = request.user
         self._queue.check_room(user.key)
-        admission = Admission(None) if request.bypass_limits else await self._limiter.acquire(user.key)
+        if request.bypass_limits:
+            admission = Admission(None)
+        else:
+            admission = await self._limiter.acquire(user.key, exempt=self.is_admin(user))
         try:
             return await self._admitted(
                 request, plan, progress, optimise=optimise, seed=seed, started=started

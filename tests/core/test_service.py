@@ -1,0 +1,223 @@
+"""The whole pipeline over HTTP: ImageService built by open_app, against the fake Workers AI on loopback."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.app import App, open_app
+from bot.core.clock import ManualClock
+from bot.core.models import GenerationRequest, PromptOptions, UserRef
+from bot.errors import (
+    AllAccountsUnavailable,
+    ContentFiltered,
+    InvalidReference,
+    InvalidRequest,
+    LimitReached,
+    NotPermitted,
+)
+from bot.settings import load_settings
+from tests.fakes.workers_ai import (
+    CONTENT_FILTER,
+    MALFORMED_JSON,
+    SPENT,
+    SPENT_4006,
+    UNAUTHORIZED,
+    FakeWorkersAI,
+    timeout,
+)
+
+ALICE = UserRef("telegram", "1", chat_id="1")
+BOB = UserRef("telegram", "2", chat_id="2")
+TOKENS = {n: f"cf-token-{n}-SECRETVALUE" for n in (1, 2, 3)}
+
+AppFactory = Callable[..., AbstractAsyncContextManager[App]]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWorkersAI]:
+    async with FakeWorkersAI() as server:
+        yield server
+
+
+@pytest.fixture
+def make_app(fake: FakeWorkersAI, tmp_path: Path, clock: ManualClock) -> AppFactory:
+    """Open the app over one database; call again to simulate a restart."""
+
+    def factory(**overrides: str) -> AbstractAsyncContextManager[App]:
+        environ = {"CF_API_BASE_URL": fake.base_url, "DATABASE_PATH": str(tmp_path / "bot.sqlite3")}
+        for n, token in TOKENS.items():
+            environ |= {f"CF_API_TOKEN_{n}": token, f"ACCOUNT_{n}": f"acc{n}"}
+        environ |= {"RATE_LIMIT_PER_MINUTE": "0", "RATE_LIMIT_PER_DAY": "0"} | overrides
+        return open_app(load_settings(None, environ), clock=clock)
+
+    return factory
+
+
+def request(text: str, user: UserRef = ALICE, **kwargs: object) -> GenerationRequest:
+    return GenerationRequest(user=user, text=text, **kwargs)  # type: ignore[arg-type]
+
+
+def png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_spent_accounts_cost_one_call_each_to_learn_then_none_even_after_restart(
+    fake: FakeWorkersAI, make_app: AppFactory, clock: ManualClock
+) -> None:
+    fake.default("acc1", SPENT)
+    fake.default("acc2", SPENT_4006)
+    async with make_app() as app:
+        for i in range(10):
+            result = await app.service.generate(request(f"a lighthouse {i}"))
+            assert result.account_index == 3
+    assert len(fake.calls) == 12  # 2 to learn, then 1 each
+    async with make_app() as app:  # restart over the same database
+        for i in range(10):
+            await app.service.generate(request(f"a harbour {i}"))
+        statuses = {s.index: s for s in await app.service.account_statuses()}
+    assert len(fake.calls) == 22  # nothing spent was called again
+    assert statuses[1].until == datetime(2026, 11, 22, tzinfo=UTC)
+    assert statuses[3].images_today == 20
+    fake.default("acc1", "ok")
+    clock.set(datetime(2026, 11, 22, 0, 0, 5, tzinfo=UTC))  # past 00:00 UTC: allocations reset
+    async with make_app() as app:
+        result = await app.service.generate(request("a new day"))
+    assert result.account_index == 1
+    assert [call.account_id for call in fake.calls[22:]] == ["acc1"]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "ratio"),
+    [("1:1", 1.0), ("1:2", 0.5), ("3:2", 1.5), ("3:4", 0.75), ("16:9", 16 / 9), ("9:16", 9 / 16)],
+)
+async def test_seed_ratios_reach_workers_ai_and_come_back_with_that_aspect(
+    fake: FakeWorkersAI, make_app: AppFactory, suffix: str, ratio: float
+) -> None:
+    async with make_app() as app:
+        result = await app.service.generate(request(f"a lighthouse in a storm {suffix}"))
+    call = fake.calls[-1]
+    assert call.width is not None and call.height is not None
+    assert call.width / call.height == pytest.approx(ratio, rel=0.02)
+    assert (call.width, call.height) == (result.size.width, result.size.height)
+    assert Image.open(io.BytesIO(result.image)).size == (call.width, call.height)
+    assert result.final_prompt == "a lighthouse in a storm"
+
+
+async def test_transient_failures_fail_over_and_bad_tokens_leave_rotation(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
+    fake.script("acc1", timeout(5.0))
+    fake.script("acc2", MALFORMED_JSON)
+    fake.default("acc3", UNAUTHORIZED)
+    async with make_app(HTTP_TIMEOUT_SECONDS="0.5") as app:
+        result = await app.service.generate(request("a fox"))
+        assert result.account_index == 1  # 1 timed out, 2 answered garbage, 3 refused the token, then 1 again
+        assert [c.account_id for c in fake.calls] == ["acc1", "acc2", "acc3", "acc1"]
+        await app.service.generate(request("a fox again"))
+        statuses = {s.index: s.health.value for s in await app.service.account_statuses()}
+    assert statuses == {1: "healthy", 2: "healthy", 3: "misconfigured"}
+    assert [c.account_id for c in fake.calls[4:]] == ["acc1"]
+
+
+async def test_content_filter_is_not_failed_over_and_is_refunded(fake: FakeWorkersAI, make_app: AppFactory) -> None:
+    fake.script("acc1", CONTENT_FILTER)
+    async with make_app(RATE_LIMIT_PER_DAY="5") as app:
+        with pytest.raises(ContentFiltered):
+            await app.service.generate(request("something the filter dislikes"))
+        quota = await app.service.quota(ALICE)
+    assert len(fake.calls) == 1
+    assert quota.used_today == 0
+
+
+async def test_all_accounts_spent_says_when_one_is_back(fake: FakeWorkersAI, make_app: AppFactory) -> None:
+    for n in (1, 2, 3):
+        fake.default(f"acc{n}", SPENT)
+    async with make_app() as app:
+        with pytest.raises(AllAccountsUnavailable) as caught:
+            await app.service.generate(request("a cat"))
+        with pytest.raises(AllAccountsUnavailable):
+            await app.service.generate(request("a cat"))
+    assert caught.value.retry_at == datetime(2026, 11, 22, tzinfo=UTC)
+    assert len(fake.calls) == 3
+
+
+async def test_references_are_shrunk_and_sent_and_reroll_keeps_them(fake: FakeWorkersAI, make_app: AppFactory) -> None:
+    async with make_app() as app:
+        first = await app.service.generate(request("the same robot 16:9", references=(png(1600, 1200), png(300, 900))))
+        again = await app.service.reroll(first.job_id, ALICE)
+        with pytest.raises(NotPermitted):
+            await app.service.reroll(first.job_id, BOB)
+    sent, rerolled = fake.calls
+    assert sent.reference_sizes == [(512, 384), (171, 512)]
+    assert rerolled.reference_sizes == sent.reference_sizes
+    assert (rerolled.width, rerolled.height) == (sent.width, sent.height)
+    assert again.final_prompt == first.final_prompt and again.seed != first.seed
+    assert again.reference_count == 2
+
+
+async def test_bad_input_never_reaches_upstream(fake: FakeWorkersAI, make_app: AppFactory) -> None:
+    async with make_app() as app:
+        with pytest.raises(InvalidReference):
+            await app.service.generate(request("five refs", references=tuple(png(64, 64) for _ in range(5))))
+        with pytest.raises(InvalidReference):
+            await app.service.generate(request("not an image", references=(b"%PDF-1.7 nope",)))
+        with pytest.raises(InvalidRequest):
+            await app.service.generate(request("a cat 9:1"))
+        with pytest.raises(InvalidRequest):
+            await app.service.generate(request("   "))
+    assert fake.calls == []
+
+
+async def test_daily_limit_applies_to_users_not_to_admins(fake: FakeWorkersAI, make_app: AppFactory) -> None:
+    async with make_app(RATE_LIMIT_PER_DAY="2", ADMIN_IDS="telegram:2") as app:
+        await app.service.generate(request("one"))
+        await app.service.generate(request("two"))
+        with pytest.raises(LimitReached) as caught:
+            await app.service.generate(request("three"))
+        for _ in range(3):
+            await app.service.generate(request("admin", user=BOB))
+        quota = await app.service.quota(ALICE)
+    assert caught.value.scope == "day"
+    assert (quota.used_today, quota.remaining_today) == (2, 0)
+    assert len(fake.calls) == 5
+
+
+async def test_schnell_ignores_size_and_ratio_requests_use_the_reference_model(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
+    async with make_app(FLUX_MODEL="@cf/black-forest-labs/flux-1-schnell") as app:
+        square = await app.service.generate(request("a square cat"))
+        wide = await app.service.generate(request("a wide cat 16:9"))
+    assert square.model.endswith("flux-1-schnell") and fake.calls[0].width is None
+    assert wide.model.endswith("flux-2-klein-4b") and fake.calls[1].width is not None
+    assert all(call.status == 200 for call in fake.calls)
+
+
+async def test_seed_option_is_used_and_reported(fake: FakeWorkersAI, make_app: AppFactory) -> None:
+    async with make_app() as app:
+        result = await app.service.generate(request("a cat", options=PromptOptions(seed=0)))
+    assert result.seed == 0 and fake.calls[0].seed == 0  # seed 0 is a seed, not "none"
+
+
+async def test_tokens_never_reach_the_logs(
+    fake: FakeWorkersAI, make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.script("acc1", UNAUTHORIZED)
+    fake.script("acc2", SPENT)
+    caplog.set_level(logging.DEBUG)
+    async with make_app() as app:
+        await app.service.generate(request("a cat"))
+    text = caplog.text + repr([r.args for r in caplog.records])
+    assert "acc1" in text or "…acc1" in text or "#1" in text  # the failures were logged
+    for token in TOKENS.values():
+        assert token not in text
