@@ -20,7 +20,11 @@ def test_accounts_from_numbered_pairs_with_gaps_and_the_single_pair() -> None:
             "CF_API_TOKEN": "tok-single",
         },
     )
-    assert [(a.index, a.account_id) for a in settings.accounts] == [(0, "id-single"), (1, "id-one"), (7, "id-seven")]
+    assert [(a.index, a.account_id) for a in settings.accounts] == [
+        (0, "id-single"),
+        (1, "id-one"),
+        (7, "id-seven"),
+    ]
     assert "tok-seven" not in repr(settings.accounts)
     assert settings.flux_model == DEFAULT_FLUX_MODEL
 

@@ -87,6 +87,8 @@ class _Plan:
     size: ImageSize
     steps: int | None
     references: tuple[bytes, ...]
+    #: the user's prompt without flags or ratio suffix, as shown in replies and stored for re-rolls
+    original: str
 
 
 class ImageService:
@@ -143,9 +145,8 @@ class ImageService:
             raise NotPermitted("only the requester or an admin may re-roll this image")
         self.access.check(user)
         parsed = ParsedPrompt(text=job.final_prompt, is_json=job.is_json, negative=job.negative, raw=True)
-        plan = _Plan(
-            parsed, model_spec(job.model), ImageSize(job.width, job.height), job.steps, job.references
-        )
+        size = ImageSize(job.width, job.height)
+        plan = _Plan(parsed, model_spec(job.model), size, job.steps, job.references, job.original_prompt)
         request = GenerationRequest(
             user=user, text=job.original_prompt, request_id=request_id or new_request_id()
         )
@@ -177,7 +178,7 @@ class ImageService:
                 for data in references
             )
         )
-        return _Plan(parsed, model, size, steps, tuple(prepared))
+        return _Plan(parsed, model, size, steps, tuple(prepared), original=parsed.text)
 
     def _choose_model(self, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
         """``FLUX_MODEL``, unless the request needs references or a size it cannot take."""
@@ -289,7 +290,7 @@ class ImageService:
             seed=chosen_seed,
             model=plan.model.name,
             account_index=served.account.index,
-            original_prompt=request.text,
+            original_prompt=plan.original,
             final_prompt=job.prompt,
             optimised=prompt.optimised,
             optimisation_skipped_reason=prompt.skipped_reason,
@@ -318,7 +319,7 @@ class ImageService:
                 id=job_id,
                 user_key=request.user.key,
                 chat_id=request.user.chat_id,
-                original_prompt=request.text,
+                original_prompt=plan.original,
                 final_prompt=final,
                 is_json=plan.parsed.is_json,
                 negative=plan.parsed.negative,

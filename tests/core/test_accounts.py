@@ -18,7 +18,9 @@ from bot.storage import AccountStateStore, Database
 ACCOUNTS = [AccountConfig(index=i, account_id=f"account-{i}", token=f"token-{i}") for i in (1, 2, 3)]
 
 
-def scripted(outcomes: dict[int, list[FailureKind | None]], calls: list[int]) -> Callable[[AccountConfig], Awaitable[str]]:
+def scripted(
+    outcomes: dict[int, list[FailureKind | None]], calls: list[int]
+) -> Callable[[AccountConfig], Awaitable[str]]:
     """A call that fails per account as scripted (None = success), recording which account was called."""
 
     async def call(account: AccountConfig) -> str:
@@ -27,7 +29,9 @@ def scripted(outcomes: dict[int, list[FailureKind | None]], calls: list[int]) ->
         kind = script.pop(0) if script else None
         if kind is None:
             return f"image from {account.index}"
-        raise UpstreamFailure(kind, f"scripted {kind.value}", retry_after=5.0 if kind is FailureKind.BUSY else None)
+        raise UpstreamFailure(
+            kind, f"scripted {kind.value}", retry_after=5.0 if kind is FailureKind.BUSY else None
+        )
 
     return call
 
@@ -38,7 +42,9 @@ async def make_pool(db: Database, clock: ManualClock, strategy: str = "fill-firs
     return pool
 
 
-async def test_spent_account_is_skipped_until_utc_midnight_even_after_restart(db: Database, clock: ManualClock) -> None:
+async def test_spent_account_is_skipped_until_utc_midnight_even_after_restart(
+    db: Database, clock: ManualClock
+) -> None:
     calls: list[int] = []
     pool = await make_pool(db, clock)
     served = await pool.run(scripted({1: [FailureKind.SPENT]}, calls), max_transient=3)

@@ -16,7 +16,9 @@ def limiter(db: Database, clock: ManualClock, per_minute: int = 0, per_day: int 
     return RateLimiter(UsageLedger(db), clock, per_minute=per_minute, per_day=per_day)
 
 
-async def test_concurrent_requests_from_one_user_admit_exactly_the_limit(db: Database, clock: ManualClock) -> None:
+async def test_concurrent_requests_from_one_user_admit_exactly_the_limit(
+    db: Database, clock: ManualClock
+) -> None:
     limits = limiter(db, clock, per_minute=5)
 
     async def attempt() -> bool:
@@ -30,7 +32,9 @@ async def test_concurrent_requests_from_one_user_admit_exactly_the_limit(db: Dat
     assert outcomes.count(True) == 5
 
 
-async def test_minute_limit_says_when_to_retry_and_frees_after_a_minute(db: Database, clock: ManualClock) -> None:
+async def test_minute_limit_says_when_to_retry_and_frees_after_a_minute(
+    db: Database, clock: ManualClock
+) -> None:
     limits = limiter(db, clock, per_minute=2)
     await limits.acquire("u")
     clock.advance(20)
@@ -43,7 +47,9 @@ async def test_minute_limit_says_when_to_retry_and_frees_after_a_minute(db: Data
     await limits.acquire("u")  # the first event left the window
 
 
-async def test_daily_limit_resets_at_utc_midnight_and_refunds_give_back(db: Database, clock: ManualClock) -> None:
+async def test_daily_limit_resets_at_utc_midnight_and_refunds_give_back(
+    db: Database, clock: ManualClock
+) -> None:
     limits = limiter(db, clock, per_day=2)
     first = await limits.acquire("u")
     await limits.acquire("u")

@@ -129,7 +129,9 @@ async def test_transient_failures_fail_over_and_bad_tokens_leave_rotation(
     assert [c.account_id for c in fake.calls[4:]] == ["acc1"]
 
 
-async def test_content_filter_is_not_failed_over_and_is_refunded(fake: FakeWorkersAI, make_app: AppFactory) -> None:
+async def test_content_filter_is_not_failed_over_and_is_refunded(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
     fake.script("acc1", CONTENT_FILTER)
     async with make_app(RATE_LIMIT_PER_DAY="5") as app:
         with pytest.raises(ContentFiltered):
@@ -151,9 +153,13 @@ async def test_all_accounts_spent_says_when_one_is_back(fake: FakeWorkersAI, mak
     assert len(fake.calls) == 3
 
 
-async def test_references_are_shrunk_and_sent_and_reroll_keeps_them(fake: FakeWorkersAI, make_app: AppFactory) -> None:
+async def test_references_are_shrunk_and_sent_and_reroll_keeps_them(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
     async with make_app() as app:
-        first = await app.service.generate(request("the same robot 16:9", references=(png(1600, 1200), png(300, 900))))
+        first = await app.service.generate(
+            request("the same robot 16:9", references=(png(1600, 1200), png(300, 900)))
+        )
         again = await app.service.reroll(first.job_id, ALICE)
         with pytest.raises(NotPermitted):
             await app.service.reroll(first.job_id, BOB)

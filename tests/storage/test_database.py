@@ -36,8 +36,19 @@ async def test_spent_state_and_usage_survive_reopen(db_path: Path, clock: Manual
 async def test_job_round_trip_with_references(db: Database) -> None:
     jobs = JobStore(db)
     job = StoredJob(
-        id="abc", user_key="telegram:1", chat_id="1", original_prompt="cat 16:9", final_prompt="a cat",
-        is_json=False, negative=None, width=1344, height=768, steps=None, model="m", seed=7, created_at=100.0,
+        id="abc",
+        user_key="telegram:1",
+        chat_id="1",
+        original_prompt="cat 16:9",
+        final_prompt="a cat",
+        is_json=False,
+        negative=None,
+        width=1344,
+        height=768,
+        steps=None,
+        model="m",
+        seed=7,
+        created_at=100.0,
         references=(b"one", b"two"),
     )
     await jobs.save(job)
