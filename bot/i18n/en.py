@@ -35,6 +35,9 @@ MESSAGES: dict[str, str] = {
     "result.model": "Model",
     "result.references": "References",
     "result.as_written": "Prompt used as written (the optimiser was unavailable).",
+    "result.your_prompt": "Your prompt",
+    "result.optimised": "The bot rewrote your prompt for the model.",
+    "result.used_as_written": "Prompt used as written.",
     # quota
     "quota.unlimited": "You have no limits (admin).",
     "quota.status": "Today you have used {used} of {limit} images; {remaining} left. Resets at {reset} ({wait} from now).",
@@ -65,6 +68,7 @@ MESSAGES: dict[str, str] = {
     "reference.too_large": "That image is too large ({size_mb} MB). The limit is {limit_mb} MB.",
     "reference.too_many": "At most {limit} reference images can be used; you sent {count}.",
     "reference.none_in_message": "That message has no images to use as references.",
+    "reference.download_failed": "One of the images could not be downloaded. Please try again.",
     "modal.title": "Imagine from this image",
     "modal.prompt_label": "Prompt",
     "modal.prompt_placeholder": "the same character on a beach at sunset 16:9",
