@@ -137,6 +137,20 @@ class WorkersAIClient:
         )
         return image
 
+    async def chat_completion(
+        self, account: AccountConfig, body: dict[str, Any], *, request_timeout: float | None = None
+    ) -> httpx.Response:
+        """POST ``body`` to the account's OpenAI-compatible chat endpoint; a failure raises ``UpstreamFailure``."""
+        started = time.perf_counter()
+        # httpx reads timeout=None as "no timeout at all": leave the client's default unless one is given
+        extra: dict[str, Any] = {} if request_timeout is None else {"timeout": request_timeout}
+        try:
+            return await self._send(account, "POST", "/ai/v1/chat/completions", json=body, **extra)
+        except UpstreamFailure as failure:
+            scoped = _model_scoped(failure)
+            _log_failure(account, f"chat {str(body.get('model'))[:80]}", scoped, started)
+            raise scoped from None
+
     async def verify_token(self, account: AccountConfig) -> TokenCheck:
         """Ask Cloudflare whether the token is active: account-owned path first, then the user path."""
         first = await self._check_token(
@@ -254,6 +268,25 @@ def _scrubbed(failure: UpstreamFailure, account: AccountConfig) -> UpstreamFailu
     return UpstreamFailure(
         failure.kind,
         failure.detail.replace(account.token, "***"),
+        status=failure.status,
+        code=failure.code,
+        retry_after=failure.retry_after,
+        upstream_request_id=failure.upstream_request_id,
+    )
+
+
+def _model_scoped(failure: UpstreamFailure) -> UpstreamFailure:
+    """A text model that is paid-only (5035) or at capacity (3040) says nothing about the account's images:
+    keep such failures from taking the account out of image rotation or cooling it down."""
+    if failure.code == 5035:
+        kind = FailureKind.NO_MODEL
+    elif failure.code == 3040:
+        kind = FailureKind.TRANSIENT
+    else:
+        return failure
+    return UpstreamFailure(
+        kind,
+        failure.detail,
         status=failure.status,
         code=failure.code,
         retry_after=failure.retry_after,

@@ -8,6 +8,9 @@ width/height, references must decode and be at most 512×512) and answers real i
         fake.default("acc2", rate_limited(30))  # every call on acc2 is rate limited
         ... point the client at fake.base_url ...
         assert fake.calls_for("acc1")[0].behaviour == "spent"
+
+The OpenAI-compatible ``/ai/v1/chat/completions`` answers ``fake.chat_answer`` and takes its behaviours from the
+same per-account scripts (an account that is spent is spent for text models too); calls land in ``chat_calls``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 from PIL import Image
+
+from tests.fakes.llm import chat_completion
 
 # --- behaviours ----------------------------------------------------------------------------------
 
@@ -175,6 +180,18 @@ class FakeCall:
 
 
 @dataclass
+class FakeChatCall:
+    """One ``/ai/v1/chat/completions`` call."""
+
+    account_id: str
+    model: str | None
+    messages: list[dict[str, Any]]
+    token: str = ""
+    behaviour: str = ""
+    status: int = 0
+
+
+@dataclass
 class _Parsed:
     content_type: str
     fields: dict[str, Any] = field(default_factory=dict)
@@ -191,6 +208,9 @@ class FakeWorkersAI:
     def __init__(self) -> None:
         self.calls: list[FakeCall] = []
         self.verify_calls: list[tuple[str, str]] = []  # (path kind "account"/"user", token kind)
+        self.chat_calls: list[FakeChatCall] = []
+        #: the text every successful chat completion answers with
+        self.chat_answer = "A lighthouse on a cliff at dusk, warm light, wide shot, calm mood"
         self.images_served = 0
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self._defaults: dict[str, Behaviour] = {}
@@ -232,6 +252,7 @@ class FakeWorkersAI:
         """Listen on 127.0.0.1 on a free port."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/client/v4/accounts/{account_id}/ai/run/{model:.+}", self._run)
+        app.router.add_post("/client/v4/accounts/{account_id}/ai/v1/chat/completions", self._chat)
         app.router.add_get("/client/v4/accounts/{account_id}/tokens/verify", self._verify_account)
         app.router.add_get("/client/v4/user/tokens/verify", self._verify_user)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -264,7 +285,48 @@ class FakeWorkersAI:
         call.status = response.status
         return response
 
+    async def _chat(self, request: web.Request) -> web.Response:
+        account_id = request.match_info["account_id"]
+        parsed = await _parse(request)
+        messages = parsed.fields.get("messages")
+        call = FakeChatCall(
+            account_id=account_id,
+            model=parsed.fields.get("model"),
+            messages=messages if isinstance(messages, list) else [],
+            token=_bearer(request),
+        )
+        self.chat_calls.append(call)
+        if self._token_kind(call.token) not in ("account", "user"):
+            call.behaviour = "bad_token"
+            response = _error(401, 10000, "Authentication error")
+        elif parsed.content_type != "application/json" or not call.messages or not call.model:
+            call.behaviour = "bad_input"
+            response = _bad_input("required properties at '/' are 'model', 'messages'")
+        else:
+            behaviour = self._next_behaviour(account_id)
+            call.behaviour = behaviour.name
+            response = self._failure(behaviour) or await self._chat_answer(behaviour, call.model)
+        call.status = response.status
+        return response
+
+    async def _chat_answer(self, behaviour: Behaviour, model: str | None) -> web.Response:
+        await self._delay(behaviour)
+        return web.json_response(chat_completion(self.chat_answer, model), headers={"cf-ai-neurons": "3.5"})
+
     async def _respond(self, behaviour: Behaviour, model: str, parsed: _Parsed) -> web.Response:
+        return self._failure(behaviour) or await self._image_after_delay(behaviour, model, parsed)
+
+    async def _image_after_delay(self, behaviour: Behaviour, model: str, parsed: _Parsed) -> web.Response:
+        await self._delay(behaviour)
+        return self._image_answer(model, parsed)
+
+    async def _delay(self, behaviour: Behaviour) -> None:
+        if behaviour.delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), behaviour.delay)
+
+    def _failure(self, behaviour: Behaviour) -> web.Response | None:
+        """The error answer ``behaviour`` stands for; None when it answers normally (perhaps after a delay)."""
         if behaviour.name in _ERRORS:
             return _error(*_ERRORS[behaviour.name])
         if behaviour.name == "rate_limited":
@@ -274,10 +336,7 @@ class FakeWorkersAI:
             return web.Response(status=500, body=_HTML_500, content_type="text/html")
         if behaviour.name == "malformed_json":
             return web.Response(status=200, body=_TRUNCATED_JSON, content_type="application/json")
-        if behaviour.delay > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), behaviour.delay)
-        return self._image_answer(model, parsed)
+        return None
 
     def _image_answer(self, model_name: str, parsed: _Parsed) -> web.Response:
         model = _MODELS.get(model_name)
