@@ -73,6 +73,19 @@ MESSAGES: dict[str, str] = {
     "modal.prompt_label": "Prompt",
     "modal.prompt_placeholder": "the same character on a beach at sunset 16:9",
     "prompt.missing": "Tell me what to draw: /imagine a lighthouse in a storm 16:9",
+    # Telegram: the 📄 button after a restart, command menu, account states
+    "original.compressed_copy": (
+        "The uncompressed original is no longer kept; this is the copy stored in the chat (compressed by Telegram)."
+    ),
+    "original.unavailable": "The original of this image is no longer available.",
+    "command.imagine": "Draw a picture: /imagine a lighthouse in a storm 16:9",
+    "command.help": "How to use the bot, and your limits",
+    "command.quota": "Images used and left today",
+    "command.accounts": "Cloudflare account states (admins)",
+    "accounts.state.healthy": "working",
+    "accounts.state.spent": "daily allowance used up",
+    "accounts.state.cooling": "cooling down",
+    "accounts.state.misconfigured": "needs attention",
     # durations
     "duration.hours_minutes": "{hours} h {minutes} min",
     "duration.minutes": "{minutes} min",
