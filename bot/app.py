@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -12,12 +13,17 @@ from bot.core.accounts import AccountPool
 from bot.core.clock import Clock, SystemClock, utc_day
 from bot.core.limits import AccessPolicy, RateLimiter
 from bot.core.optimiser import PromptOptimiser
+from bot.core.prompt_optimiser import ChatModel, LLMPromptOptimiser
 from bot.core.queue import JobQueue
 from bot.core.service import ImageService, ServiceConfig
 from bot.providers.base import ImageProvider
+from bot.providers.catalogue import model_spec
+from bot.providers.llm import ExternalChat, WorkersAIChat
 from bot.providers.workers_ai import WorkersAIClient
 from bot.settings import Settings
 from bot.storage import AccountStateStore, Database, JobStore, UsageLedger
+
+log = logging.getLogger(__name__)
 
 JOB_RETENTION_SECONDS = 30 * 24 * 3600
 
@@ -46,7 +52,29 @@ def create_http_client(settings: Settings, *, timeout: float | None = None) -> h
 
 def build_optimiser(settings: Settings, http: httpx.AsyncClient, pool: AccountPool) -> PromptOptimiser | None:
     """The prompt optimiser for these settings (None: prompts are used as written)."""
-    return None
+    if not settings.prompt_optimization:
+        return None
+    timeout = settings.prompt_optimization_timeout_seconds
+    chat: ChatModel
+    if settings.external_api_base:
+        if not settings.external_model:
+            log.warning("EXTERNAL_MODEL is not set: the LLM server must pick its own model")
+        chat = ExternalChat(
+            http,
+            settings.external_api_base,
+            model=settings.external_model,
+            api_key=settings.external_api_key,
+            timeout=timeout,
+        )
+    else:
+        workers_ai = WorkersAIClient(http, settings.cf_api_base_url)
+        chat = WorkersAIChat(workers_ai, pool, model=settings.prompt_optimization_cf_model, timeout=timeout)
+    # The shared client is reused with a per-request timeout, so there is nothing more to close.
+    max_chars = min(
+        model_spec(m).max_prompt_chars for m in (settings.flux_model, settings.flux_reference_model)
+    )
+    log.info("prompt optimisation by %s, timeout %gs", chat.label, timeout)
+    return LLMPromptOptimiser(chat, timeout=timeout, max_chars=max_chars)
 
 
 @asynccontextmanager
