@@ -16,9 +16,18 @@ from bot.errors import (
     LimitReached,
     QueueFull,
 )
-from bot.i18n import en
+from bot.i18n import de, en, es, fr, ja, ru, zh_hans, zh_hant
 
-CATALOGUES: dict[str, dict[str, str]] = {"en": en.MESSAGES}
+CATALOGUES: dict[str, dict[str, str]] = {
+    "en": en.MESSAGES,
+    "zh-Hant": zh_hant.MESSAGES,
+    "zh-Hans": zh_hans.MESSAGES,
+    "ja": ja.MESSAGES,
+    "ru": ru.MESSAGES,
+    "es": es.MESSAGES,
+    "fr": fr.MESSAGES,
+    "de": de.MESSAGES,
+}
 
 _ALIASES = {
     "zh-tw": "zh-Hant",
