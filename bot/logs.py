@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from contextvars import ContextVar
+
+#: the request being handled in this task; set by the service so every log line of a request carries its id
+current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
 
 # Shapes that are secrets even when we were not told the value: Telegram bot tokens (also inside Bot API URLs),
 # bearer headers, and Discord tokens.
@@ -38,6 +42,7 @@ class RedactingFormatter(logging.Formatter):
         self._redact = redactor
 
     def format(self, record: logging.LogRecord) -> str:
+        record.request_id = current_request_id.get()
         # Formatting first means arguments, exception text and stack traces are all covered.
         return self._redact(super().format(record))
 
@@ -46,7 +51,9 @@ def configure_logging(level: str, secrets: Iterable[str]) -> Redactor:
     """Route all logging through one redacting handler on stderr; returns the redactor for other output."""
     redactor = Redactor(secrets)
     handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter(redactor, "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        RedactingFormatter(redactor, "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from bot.logs import Redactor, configure_logging
+from bot.logs import Redactor, configure_logging, current_request_id
 
 TELEGRAM_SHAPED = "123456789:AAH" + "x" * 32
 
@@ -33,6 +33,23 @@ def test_configured_logging_redacts_messages_and_tracebacks(capsys: pytest.Captu
         err = capsys.readouterr().err
         assert "cf-secret-token" not in err
         assert "using ***" in err and "failed with ***" in err
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+
+
+def test_log_lines_carry_the_current_request_id(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO", [])
+        token = current_request_id.set("req123abc")
+        logging.getLogger("bot.test").info("calling upstream")
+        current_request_id.reset(token)
+        logging.getLogger("bot.test").info("between requests")
+        lines = capsys.readouterr().err.splitlines()
+        assert "[req123abc]" in lines[0] and "calling upstream" in lines[0]
+        assert "[-]" in lines[1]
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)

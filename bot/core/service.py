@@ -39,6 +39,7 @@ from bot.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from bot.logs import current_request_id
 from bot.providers.base import FailureKind, ImageProvider, UpstreamFailure
 from bot.providers.catalogue import model_spec
 from bot.providers.references import normalise_reference
@@ -204,6 +205,7 @@ class ImageService:
         started: float,
     ) -> GenerationResult:
         user = request.user
+        current_request_id.set(request.request_id)
         self._queue.check_room(user.key)
         if request.bypass_limits:
             admission = Admission(None)
