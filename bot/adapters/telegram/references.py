@@ -1,0 +1,141 @@
+"""Reference images from Telegram messages: which files, size and type checks, downloads, album collection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Bot, Message
+from telegram.error import BadRequest
+
+from bot.core.service import MAX_REFERENCES
+
+log = logging.getLogger(__name__)
+
+MEGABYTE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Media:
+    """One file attached to a message: the largest size of a photo, or a document."""
+
+    file_id: str
+    file_size: int | None
+    is_image: bool
+
+
+class ReferenceRejected(Exception):
+    """A reference the bot will not use; ``key`` and ``params`` are the catalogue message for the user."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def media_of(message: Message) -> Media | None:
+    """The photo (largest size) or document on ``message``, if any."""
+    if message.photo:
+        largest = message.photo[-1]
+        return Media(largest.file_id, largest.file_size, is_image=True)
+    if message.document is not None:
+        document = message.document
+        is_image = (document.mime_type or "").lower().startswith("image/")
+        return Media(document.file_id, document.file_size, is_image=is_image)
+    return None
+
+
+def check_media(media: Sequence[Media], max_bytes: int) -> None:
+    """Refuse too many files, non-images and files over the cap before downloading anything."""
+    if len(media) > MAX_REFERENCES:
+        raise ReferenceRejected("reference.too_many", limit=MAX_REFERENCES, count=len(media))
+    for item in media:
+        if not item.is_image:
+            raise ReferenceRejected("reference.not_image")
+        if item.file_size is not None and item.file_size > max_bytes:
+            raise _too_large(item.file_size, max_bytes)
+
+
+async def download_references(bot: Bot, media: Sequence[Media], max_bytes: int) -> tuple[bytes, ...]:
+    """Check, then download every file concurrently; the core validates the pixels."""
+    check_media(media, max_bytes)
+    return tuple(await asyncio.gather(*(_download(bot, item, max_bytes) for item in media)))
+
+
+async def _download(bot: Bot, item: Media, max_bytes: int) -> bytes:
+    try:
+        file = await bot.get_file(item.file_id)
+    except BadRequest as exc:
+        # The public Bot API serves files up to 20 MB; larger ones are refused as "file is too big".
+        if "too big" in exc.message.lower():
+            raise _too_large(item.file_size or max_bytes + 1, max_bytes) from None
+        raise
+    if file.file_size is not None and file.file_size > max_bytes:
+        raise _too_large(file.file_size, max_bytes)
+    data = bytes(await file.download_as_bytearray())
+    if len(data) > max_bytes:
+        raise _too_large(len(data), max_bytes)
+    return data
+
+
+def _too_large(size: int, max_bytes: int) -> ReferenceRejected:
+    return ReferenceRejected(
+        "reference.too_large", size_mb=f"{size / MEGABYTE:.1f}", limit_mb=f"{max_bytes / MEGABYTE:g}"
+    )
+
+
+AlbumKey = tuple[int, str]
+Spawn = Callable[[Coroutine[Any, Any, None]], object]
+
+
+@dataclass
+class _Album:
+    messages: list[Message] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class AlbumCollector:
+    """Gathers an album's messages (one update each, in any order) and hands them over once no more arrive.
+
+    Telegram gives no "album complete" signal: an album is complete when ``wait`` seconds pass without
+    another of its items.
+    """
+
+    def __init__(
+        self, wait: float, on_complete: Callable[[list[Message]], Awaitable[None]], spawn: Spawn
+    ) -> None:
+        self._wait = wait
+        self._on_complete = on_complete
+        self._spawn = spawn
+        self._albums: dict[AlbumKey, _Album] = {}
+
+    def add(self, message: Message) -> None:
+        """Add one album item; the first item of an album starts its timer."""
+        if message.media_group_id is None:
+            raise ValueError("not an album item")
+        key = (message.chat_id, message.media_group_id)
+        album = self._albums.get(key)
+        if album is None:
+            album = self._albums[key] = _Album()
+            self._spawn(self._complete_when_quiet(key, album))
+        album.messages.append(message)
+        album.arrived.set()
+
+    @property
+    def pending(self) -> int:
+        """Albums still being collected."""
+        return len(self._albums)
+
+    async def _complete_when_quiet(self, key: AlbumKey, album: _Album) -> None:
+        while True:  # each new item restarts the wait
+            album.arrived.clear()
+            try:
+                async with asyncio.timeout(self._wait):
+                    await album.arrived.wait()
+            except TimeoutError:
+                break
+        del self._albums[key]
+        await self._on_complete(sorted(album.messages, key=lambda message: message.message_id))

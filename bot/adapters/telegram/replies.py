@@ -1,0 +1,176 @@
+"""What the bot writes on Telegram: result captions (HTML, within the caption limit), keyboards and texts."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.core.models import AccountStatus, GenerationResult, Progress, ProgressStage, QuotaStatus
+from bot.core.service import MAX_REFERENCES
+from bot.i18n import format_time, format_wait, translate
+
+#: Telegram counts a caption's visible text (after HTML parsing) in UTF-16 code units
+CAPTION_LIMIT = 1024
+#: Telegram's popup (answerCallbackQuery show_alert) text limit
+ALERT_LIMIT = 200
+#: when the optimiser rewrote the prompt, the user's own words get at most this much of the caption
+ORIGINAL_PROMPT_LIMIT = 200
+REROLL, ORIGINAL = "r", "o"
+ELLIPSIS = "…"
+
+_PROGRESS_KEYS = {
+    ProgressStage.QUEUED: "progress.queued",
+    ProgressStage.OPTIMISING: "progress.optimising",
+    ProgressStage.GENERATING: "progress.generating",
+}
+
+
+def utf16_length(text: str) -> int:
+    """Length as Telegram counts it."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def cut_to(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` UTF-16 units, ending in an ellipsis when cut; never splits a character."""
+    if utf16_length(text) <= limit:
+        return text
+    budget = limit - utf16_length(ELLIPSIS)
+    kept: list[str] = []
+    for char in text:
+        budget -= utf16_length(char)
+        if budget < 0:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
+def short_model_name(model: str) -> str:
+    """``@cf/black-forest-labs/flux-2-klein-4b`` → ``flux-2-klein-4b``."""
+    return model.rsplit("/", 1)[-1]
+
+
+def result_caption(result: GenerationResult, locale: str) -> str:
+    """The photo's caption in HTML: the final prompt (cut to fit), a note on optimisation, size, seed, model."""
+    label = translate("result.prompt", locale)
+    lines: list[tuple[str, str]] = []  # (visible text, HTML) of each line under the prompt
+    if result.optimised and result.original_prompt != result.final_prompt:
+        yours = translate("result.your_prompt", locale)
+        original = cut_to(result.original_prompt.strip(), ORIGINAL_PROMPT_LIMIT)
+        lines.append((f"{yours}: {original}", f"<b>{_esc(yours)}:</b> {_esc(original)}"))
+    if note := _prompt_note(result, locale):
+        lines.append((note, f"<i>{_esc(note)}</i>"))
+    facts = [
+        (translate("result.size", locale), f"{result.size.width}×{result.size.height}"),
+        (translate("result.seed", locale), str(result.seed)),
+        (translate("result.model", locale), short_model_name(result.model)),
+    ]
+    if result.reference_count:
+        facts.append((translate("result.references", locale), str(result.reference_count)))
+    lines.append(
+        (
+            " · ".join(f"{name}: {value}" for name, value in facts),
+            " · ".join(f"<b>{_esc(name)}:</b> {_esc(value)}" for name, value in facts),
+        )
+    )
+    fixed = f"{label}:\n" + "".join(f"\n{visible}" for visible, _ in lines)
+    # Cut before escaping, so an entity like &amp; is never split and the limit holds for what users see.
+    prompt = cut_to(result.final_prompt.strip(), CAPTION_LIMIT - utf16_length(fixed))
+    body = f"<b>{_esc(label)}:</b>\n{_esc(prompt)}"
+    return body + "".join(f"\n{markup}" for _, markup in lines)
+
+
+def _prompt_note(result: GenerationResult, locale: str) -> str | None:
+    """Say when the optimiser rewrote the prompt, or failed so the prompt went as written; else nothing."""
+    if result.optimised:
+        return translate("result.optimised", locale)
+    if result.optimisation_skipped_reason:
+        return translate("result.as_written", locale)
+    return None
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def result_keyboard(job_id: str, locale: str) -> InlineKeyboardMarkup:
+    """🔁 re-roll and 📄 original; callback data carries only the short job id, so it survives restarts."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(translate("button.reroll", locale), callback_data=f"{REROLL}:{job_id}"),
+                InlineKeyboardButton(
+                    translate("button.original", locale), callback_data=f"{ORIGINAL}:{job_id}"
+                ),
+            ]
+        ]
+    )
+
+
+def parse_button(data: str | None) -> tuple[str, str] | None:
+    """``("r", job_id)`` or ``("o", job_id)`` from a button's callback data; None for anything else."""
+    action, _, job_id = (data or "").partition(":")
+    if action in (REROLL, ORIGINAL) and job_id:
+        return action, job_id
+    return None
+
+
+def progress_text(event: Progress, locale: str) -> str:
+    """The status line for one progress event."""
+    return translate(_PROGRESS_KEYS[event.stage], locale, position=event.position)
+
+
+def help_text(quota: QuotaStatus, locale: str) -> str:
+    """Usage with ratio and flag examples, and the user's own limits."""
+    if quota.daily_limit is None and quota.minute_limit is None:
+        limits = translate("help.limits.none", locale)
+    else:
+        limits = translate(
+            "help.limits",
+            locale,
+            per_day=quota.daily_limit if quota.daily_limit is not None else "∞",
+            per_minute=quota.minute_limit if quota.minute_limit is not None else "∞",
+        )
+    return translate("help.text", locale, max_refs=MAX_REFERENCES, limits=limits)
+
+
+def quota_text(quota: QuotaStatus, locale: str, now: datetime | None = None) -> str:
+    """Used today, remaining, and when the daily quota resets."""
+    if quota.is_admin:
+        return translate("quota.unlimited", locale)
+    if quota.daily_limit is None:
+        return translate("quota.status.no_daily", locale, used=quota.used_today)
+    wait = (quota.resets_at - (now or datetime.now(UTC))).total_seconds()
+    return translate(
+        "quota.status",
+        locale,
+        used=quota.used_today,
+        limit=quota.daily_limit,
+        remaining=quota.remaining_today,
+        reset=format_time(quota.resets_at),
+        wait=format_wait(wait, locale),
+    )
+
+
+def accounts_text(statuses: Sequence[AccountStatus], locale: str) -> str:
+    """One line per Cloudflare account: state, until when, today's images and neurons."""
+    if not statuses:
+        return translate("accounts.none", locale)
+    rows = [translate("accounts.header", locale)]
+    for status in statuses:
+        until = translate("accounts.until", locale, time=format_time(status.until)) if status.until else ""
+        rows.append(
+            translate(
+                "accounts.row",
+                locale,
+                label=status.label,
+                state=translate(f"accounts.state.{status.health.value}", locale),
+                until=until,
+                images=status.images_today,
+                neurons=f"{status.neurons_today:.0f}",
+            )
+            + (f" ({status.reason})" if status.reason else "")
+        )
+    return "\n".join(rows)
