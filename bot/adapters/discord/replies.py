@@ -1,0 +1,129 @@
+"""What the Discord adapter says: result embeds and files, progress lines, errors, quota and account lists."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import discord
+
+from bot.core.models import AccountStatus, GenerationResult, Progress, ProgressStage, QuotaStatus
+from bot.errors import ImagineError, InvalidReference
+from bot.i18n import describe_error, format_time, format_wait, translate
+
+EMBED_COLOUR = discord.Colour(0xF4900C)
+MAX_MESSAGE_CHARS = 2000
+_MAX_DESCRIPTION = 4096
+_MAX_FIELD = 1024
+
+# Codes of reference errors whose sentence lives under ``reference.*`` in every catalogue.
+_REFERENCE_KEYS = {
+    "not_an_image": "reference.not_image",
+    "too_large": "reference.too_large",
+    "too_many": "reference.too_many",
+    "none_in_message": "reference.none_in_message",
+    "download_failed": "reference.download_failed",
+}
+_PROGRESS_KEYS = {
+    ProgressStage.QUEUED: "progress.queued",
+    ProgressStage.OPTIMISING: "progress.optimising",
+    ProgressStage.GENERATING: "progress.generating",
+}
+
+
+def error_text(error: ImagineError, locale: str) -> str:
+    """The one sentence for ``error`` in ``locale``; reference problems use the ``reference.*`` keys."""
+    if isinstance(error, InvalidReference):
+        key = _REFERENCE_KEYS.get(error.code)
+        # The core's own "too_large" carries limit_bytes, not the MB figures the sentence needs.
+        if key is not None and (error.code != "too_large" or "size_mb" in error.params):
+            return translate(key, locale, **error.params)
+    return describe_error(error, locale)
+
+
+def progress_text(event: Progress, locale: str) -> str:
+    """One status line for the "thinking" message."""
+    return translate(_PROGRESS_KEYS[event.stage], locale, position=event.position)
+
+
+def result_filename(result: GenerationResult) -> str:
+    """``imagine-<seed>.png``: the seed in the name lets people find an image again."""
+    return f"imagine-{result.seed}.{result.file_extension}"
+
+
+def result_file(result: GenerationResult) -> discord.File:
+    """The image as an uploaded file (never re-encoded)."""
+    return discord.File(io.BytesIO(result.image), filename=result_filename(result))
+
+
+def result_embed(result: GenerationResult, locale: str) -> discord.Embed:
+    """Final prompt, size, seed, model, and whether the prompt was optimised or used as written."""
+    embed = discord.Embed(colour=EMBED_COLOUR, description=_clip(result.final_prompt, _MAX_DESCRIPTION))
+    embed.set_author(name=translate("result.prompt", locale))
+    if result.optimised and result.original_prompt != result.final_prompt:
+        embed.add_field(
+            name=translate("result.your_prompt", locale),
+            value=_clip(result.original_prompt, _MAX_FIELD),
+            inline=False,
+        )
+    embed.add_field(name=translate("result.size", locale), value=str(result.size))
+    embed.add_field(name=translate("result.seed", locale), value=str(result.seed))
+    embed.add_field(name=translate("result.model", locale), value=result.model.rsplit("/", 1)[-1])
+    if result.reference_count:
+        embed.add_field(name=translate("result.references", locale), value=str(result.reference_count))
+    embed.set_image(url=f"attachment://{result_filename(result)}")
+    embed.set_footer(text=prompt_note(result, locale))
+    return embed
+
+
+def prompt_note(result: GenerationResult, locale: str) -> str:
+    """Whether the prompt was optimised, used as written on purpose, or as written because the optimiser failed."""
+    if result.optimised:
+        return translate("result.optimised", locale)
+    if result.optimisation_skipped_reason:
+        return translate("result.as_written", locale)
+    return translate("result.used_as_written", locale)
+
+
+def quota_text(status: QuotaStatus, locale: str, now: datetime | None = None) -> str:
+    """Today's usage and what is left, as ``/quota`` shows it."""
+    if status.is_admin:
+        return translate("quota.unlimited", locale)
+    if status.daily_limit is None:
+        return translate("quota.status.no_daily", locale, used=status.used_today)
+    wait = (status.resets_at - (now or datetime.now(UTC))).total_seconds()
+    return translate(
+        "quota.status",
+        locale,
+        used=status.used_today,
+        limit=status.daily_limit,
+        remaining=status.remaining_today,
+        reset=format_time(status.resets_at),
+        wait=format_wait(wait, locale),
+    )
+
+
+def accounts_text(statuses: Sequence[AccountStatus], locale: str) -> str:
+    """Each account's state and today's usage (labels never contain tokens), as ``/accounts`` shows it."""
+    if not statuses:
+        return translate("accounts.none", locale)
+    lines = [translate("accounts.header", locale)]
+    for status in statuses:
+        until = translate("accounts.until", locale, time=format_time(status.until)) if status.until else ""
+        lines.append(
+            translate(
+                "accounts.row",
+                locale,
+                label=status.label,
+                state=status.health.value,
+                until=until,
+                images=status.images_today,
+                neurons=f"{status.neurons_today:.0f}",
+            )
+        )
+    return _clip("\n".join(lines), MAX_MESSAGE_CHARS)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
