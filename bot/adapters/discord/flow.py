@@ -1,0 +1,193 @@
+"""Each Discord interaction as a core call: who asks, what they asked, and the reply to what came back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import discord
+
+from bot.adapters.discord.attachments import ReferenceDownloader, check_attachments, images_in_message
+from bot.adapters.discord.replies import accounts_text, error_text, quota_text
+from bot.adapters.discord.responses import PrivateThinking, PublicThinking, ThinkingResponse
+from bot.core.models import GenerationRequest, GenerationResult, PromptOptions, UserRef
+from bot.core.parsing import parse_prompt
+from bot.core.service import ImageService, ProgressCallback
+from bot.errors import ImagineError, NotPermitted
+from bot.i18n import translate
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[Any]
+Produce = Callable[[ProgressCallback], Awaitable[GenerationResult]]
+ShowModal = Callable[[Interaction, list[discord.Attachment], str], Awaitable[None]]
+
+
+def user_ref(interaction: Interaction) -> UserRef:
+    """The core's view of who is asking, where, and in which language."""
+    chat = interaction.channel_id or interaction.guild_id
+    return UserRef(
+        platform="discord",
+        user_id=str(interaction.user.id),
+        chat_id=str(chat) if chat else None,
+        locale=str(interaction.locale),
+        display_name=interaction.user.display_name,
+    )
+
+
+async def send_ephemeral(interaction: Interaction, text: str) -> None:
+    """Answer with a message only the user sees (a follow-up if the interaction was already answered)."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+class ImagineFlow:
+    """What the commands, the modal and the re-roll button do; keeps track of work in flight for shutdown."""
+
+    def __init__(
+        self, service: ImageService, downloader: ReferenceDownloader, *, optimiser_enabled: bool = False
+    ) -> None:
+        self._service = service
+        self._downloader = downloader
+        # The core reports an "optimising" stage even when no optimiser is configured; don't claim one then.
+        self._optimiser_enabled = optimiser_enabled
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    async def imagine(
+        self,
+        interaction: Interaction,
+        text: str,
+        options: PromptOptions,
+        attachments: Sequence[discord.Attachment],
+    ) -> None:
+        """``/imagine`` and the modal: refuse cheap mistakes at once, else defer publicly and generate."""
+        user = user_ref(interaction)
+        try:
+            # Checked before deferring so these errors are a private reply, with no public "thinking" first.
+            self._service.access.check(user)
+            check_attachments(attachments, self._downloader.max_bytes)
+            parse_prompt(text, options)
+        except ImagineError as error:
+            await send_ephemeral(interaction, error_text(error, user.locale))
+            return
+
+        async def produce(progress: ProgressCallback) -> GenerationResult:
+            references = await self._downloader.fetch_all(attachments)
+            request = GenerationRequest(user=user, text=text, references=references, options=options)
+            return await self._service.generate(request, progress)
+
+        if await _defer(interaction, ephemeral=False):
+            await self._run(
+                PublicThinking(interaction, user.locale, announce_optimising=self._optimiser_enabled), produce
+            )
+
+    async def imagine_from_message(
+        self, interaction: Interaction, message: discord.Message, show_modal: ShowModal
+    ) -> None:
+        """The context menu: check the message's images, then ask for the prompt in a modal."""
+        user = user_ref(interaction)
+        try:
+            self._service.access.check(user)
+            images = images_in_message(message, self._downloader.max_bytes)
+        except ImagineError as error:
+            await send_ephemeral(interaction, error_text(error, user.locale))
+            return
+        await show_modal(interaction, images, user.locale)
+
+    async def reroll(self, interaction: Interaction, job_id: str) -> None:
+        """🔁: the same job with a new seed, for the requester or an admin."""
+        user = user_ref(interaction)
+        if await _defer(interaction, ephemeral=True):
+            await self._run(
+                PrivateThinking(interaction, user.locale, announce_optimising=False),
+                lambda progress: self._service.reroll(job_id, user, progress),
+            )
+
+    async def quota(self, interaction: Interaction) -> None:
+        """``/quota``: today's usage, privately."""
+        user = user_ref(interaction)
+        await self._answer(interaction, user, lambda: self._quota_text(user))
+
+    async def accounts(self, interaction: Interaction) -> None:
+        """``/accounts``: every account's state, for admins only, privately."""
+        user = user_ref(interaction)
+        await self._answer(interaction, user, lambda: self._accounts_text(user))
+
+    async def shutdown(self, grace_seconds: float) -> None:
+        """Let generations in flight finish for ``grace_seconds``, then cancel them (each still says so)."""
+        pending = {task for task in self._in_flight if not task.done()}
+        if not pending:
+            return
+        _, late = await asyncio.wait(pending, timeout=grace_seconds)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+
+    async def _quota_text(self, user: UserRef) -> str:
+        return quota_text(await self._service.quota(user), user.locale)
+
+    async def _accounts_text(self, user: UserRef) -> str:
+        try:
+            statuses = await self._service.account_statuses(user)
+        except NotPermitted:
+            return translate("error.admin_only", user.locale)
+        return accounts_text(statuses, user.locale)
+
+    async def _answer(
+        self, interaction: Interaction, user: UserRef, text: Callable[[], Awaitable[str]]
+    ) -> None:
+        try:
+            reply = await text()
+        except ImagineError as error:
+            reply = error_text(error, user.locale)
+        except Exception:
+            log.exception(
+                "discord command %s failed", interaction.command.name if interaction.command else "?"
+            )
+            reply = translate("error.generic", user.locale)
+        await send_ephemeral(interaction, reply)
+
+    async def _run(self, response: ThinkingResponse, produce: Produce) -> None:
+        """Generate and deliver; whatever goes wrong, the "thinking" message ends in a sentence."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            result = await produce(response.progress)
+            await response.deliver(result)
+        except ImagineError as error:
+            await response.fail(self._error_sentence(error, response.locale, response))
+        except asyncio.CancelledError:
+            # Shutting down: say so briefly, never hang on it, and let the cancellation go on.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                async with asyncio.timeout(3):
+                    await response.fail(translate("error.generic", response.locale))
+            raise
+        except Exception:
+            log.exception("discord interaction %s failed after deferring", response.interaction.id)
+            await response.fail(translate("error.generic", response.locale))
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    @staticmethod
+    def _error_sentence(error: ImagineError, locale: str, response: ThinkingResponse) -> str:
+        if isinstance(error, NotPermitted) and isinstance(response, PrivateThinking):
+            return translate("reroll.refused", locale)
+        return error_text(error, locale)
+
+
+async def _defer(interaction: Interaction, *, ephemeral: bool) -> bool:
+    """Acknowledge within Discord's 3 s; False when the interaction is already gone (nothing more can be sent)."""
+    try:
+        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+    except discord.HTTPException:
+        log.warning("could not defer interaction %s (expired or already answered)", interaction.id)
+        return False
+    return True
