@@ -116,7 +116,7 @@ def accounts_text(statuses: Sequence[AccountStatus], locale: str) -> str:
                 "accounts.row",
                 locale,
                 label=status.label,
-                state=status.health.value,
+                state=translate(f"accounts.state.{status.health.value}", locale),
                 until=until,
                 images=status.images_today,
                 neurons=f"{status.neurons_today:.0f}",
