@@ -86,8 +86,6 @@ MESSAGES: dict[str, str] = {
     "accounts.state.spent": "daily allowance used up",
     "accounts.state.cooling": "cooling down",
     "accounts.state.misconfigured": "needs attention",
-    # Discord: a generation cut short because the bot is stopping
-    "error.shutting_down": "The bot is restarting and could not finish your image. Please try again in a minute.",
     # durations
     "duration.hours_minutes": "{hours} h {minutes} min",
     "duration.minutes": "{minutes} min",
