@@ -1,0 +1,23 @@
+"""The benchmarks by name, each with its full and quick configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bench import failover, limiter, memory, overhead, scaling
+from bench.common import Row
+
+Runner = Callable[[bool], Awaitable[list[Row]]]
+
+# Memory runs first: its baseline is cleanest before other benchmarks have grown the heap.
+BENCHMARKS: dict[str, Runner] = {
+    "memory": lambda quick: memory.run(memory.QUICK if quick else memory.FULL),
+    "overhead": lambda quick: overhead.run(overhead.QUICK if quick else overhead.FULL),
+    "scaling": lambda quick: scaling.run(scaling.QUICK if quick else scaling.FULL),
+    "failover": lambda quick: failover.run(failover.QUICK if quick else failover.FULL),
+    "limiter": lambda quick: limiter.run(limiter.QUICK if quick else limiter.FULL),
+}
+
+
+async def run_benchmark(name: str, quick: bool) -> list[Row]:
+    return await BENCHMARKS[name](quick)

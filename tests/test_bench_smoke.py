@@ -1,0 +1,81 @@
+"""The benchmarks run in tiny sizes and give well-formed figures; the exact ones hold. Times are never asserted."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from bench import failover, limiter, memory, overhead, scaling
+from bench.__main__ import parse_args, render
+from bench.common import Row, percentile
+from bench.suite import BENCHMARKS
+
+
+def well_formed(rows: list[Row], bench: str) -> None:
+    assert rows
+    for row in rows:
+        assert row.bench == bench
+        assert row.case and row.measured and row.reference
+        assert all(math.isfinite(value) for value in row.metrics.values()), row
+
+
+async def test_overhead_gives_p50_and_p99_for_every_cell() -> None:
+    config = replace(
+        overhead.QUICK, latencies=(0.0, 0.02), samples=20, budget_seconds=0.1, warmup=2, http_samples=10
+    )
+    rows = await overhead.run(config)
+    well_formed(rows, overhead.NAME)
+    assert len(rows) == len(config.latencies) * len(config.concurrencies) + 1
+    for row in rows:
+        assert row.metrics["n"] >= 1
+        assert row.metrics["p99"] >= row.metrics["p50"]
+        assert row.metrics["ref_p99"] >= row.metrics["ref_p50"]
+
+
+async def test_scaling_computes_the_ratio_and_respects_the_cap() -> None:
+    rows = await scaling.run(replace(scaling.QUICK, latency=0.05))
+    well_formed(rows, scaling.NAME)
+    assert [row.metrics["users"] for row in rows] == [1, 10, 100, 500, 500]
+    for row in rows:
+        assert row.metrics["ratio"] > 0
+    default_500, raised_500 = rows[-2:]
+    assert default_500.metrics["peak"] == scaling.DEFAULT_CAP and default_500.metrics["ideal"] == 3
+    assert raised_500.metrics["peak"] == 500 and raised_500.metrics["ideal"] == 1
+
+
+async def test_failover_costs_one_call_per_image_after_learning_for_every_k() -> None:
+    rows = await failover.run(replace(failover.QUICK, images=2, herd=3))
+    well_formed(rows, failover.NAME)
+    assert len(rows) == 10
+    for spent, row in enumerate(rows):
+        assert row.metrics["steady"] == 1.0
+        assert row.metrics["restarted"] == 1.0  # spent accounts are remembered across a restart
+        assert row.metrics["learning"] == spent + 1
+        assert row.metrics["seed"] == spent + 1  # the seed worker pays for every spent account every time
+        assert row.metrics["herd"] >= 3
+
+
+async def test_limiter_admits_exactly_the_limit() -> None:
+    rows = await limiter.run(limiter.QUICK)
+    well_formed(rows, limiter.NAME)
+    for row in rows:
+        assert row.metrics["admitted"] == row.metrics["expected"]
+        assert row.metrics["exact"] == 1.0
+
+
+async def test_memory_measures_with_every_job_at_the_provider() -> None:
+    (row,) = await memory.run(replace(memory.QUICK, jobs=4, arrival_spacing=0.0))
+    well_formed([row], memory.NAME)
+    assert row.metrics["reached"] == 4
+    assert row.metrics["all_in"] > 0 and row.metrics["peak"] >= row.metrics["all_in"]
+    assert 0 <= row.metrics["originals_alive"] <= row.metrics["references"]
+
+
+def test_table_and_arguments() -> None:
+    row = Row("9 demo", "a|b", "1", "2", "", {})
+    table = render([row]).splitlines()
+    assert table[0].startswith("| Benchmark |") and table[2] == "| 9 demo | a\\|b | 1 | 2 |  |"
+    assert parse_args(["--quick", "limiter"]).names == ["limiter"]
+    assert parse_args([]).names == []
+    assert set(BENCHMARKS) == {"overhead", "scaling", "failover", "limiter", "memory"}
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0
