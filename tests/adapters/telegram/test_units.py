@@ -1,0 +1,135 @@
+"""The adapter's pure parts: caption building and cutting, button data, the originals store, album collection."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from telegram import Chat, Message, MessageEntity
+
+from bot.adapters.telegram.commands import command_call
+from bot.adapters.telegram.originals import OriginalStore
+from bot.adapters.telegram.references import AlbumCollector
+from bot.adapters.telegram.replies import (
+    CAPTION_LIMIT,
+    cut_to,
+    parse_button,
+    result_caption,
+    utf16_length,
+)
+from bot.core.models import GenerationResult, ImageSize
+
+
+def result(final_prompt: str, **changes: Any) -> GenerationResult:
+    fields: dict[str, Any] = {
+        "job_id": "abcdefghijkl",
+        "image": b"png",
+        "mime": "image/png",
+        "size": ImageSize(1360, 768),
+        "seed": 123,
+        "model": "@cf/black-forest-labs/flux-2-klein-4b",
+        "account_index": 1,
+        "original_prompt": final_prompt,
+        "final_prompt": final_prompt,
+    }
+    return GenerationResult(**(fields | changes))
+
+
+def visible(caption_html: str) -> str:
+    """What Telegram shows for an HTML caption."""
+    return html.unescape(re.sub(r"<[^>]+>", "", caption_html))
+
+
+@given(st.text(min_size=1, max_size=3000).filter(lambda text: text.strip()))
+def test_any_prompt_fits_the_caption_limit_and_escapes_cleanly(prompt: str) -> None:
+    caption = result_caption(result(prompt), "en")
+    shown = visible(caption)
+    assert utf16_length(shown) <= CAPTION_LIMIT
+    assert "Seed: 123" in shown and "Size: 1360×768" in shown
+    # Everything the user typed is either shown verbatim or cut with an ellipsis, never mangled.
+    body = shown.split("\n", 1)[1].rsplit("\n", 1)[0]
+    assert prompt.strip().startswith(body.removesuffix("…").rstrip()) or body == prompt.strip()
+    assert "<" not in re.sub(r"</?[bi]>", "", caption)
+
+
+def test_cut_never_splits_a_surrogate_pair() -> None:
+    text = "🦊" * 600  # 1200 UTF-16 units
+    cut = cut_to(text, 1001)
+    assert utf16_length(cut) <= 1001 and cut.endswith("…") and set(cut[:-1]) == {"🦊"}
+    assert cut_to("short", 10) == "short"
+
+
+def test_caption_says_when_the_prompt_was_optimised_or_used_as_written() -> None:
+    optimised = visible(
+        result_caption(result("a fox, golden hour", original_prompt="fox", optimised=True), "en")
+    )
+    assert "Your prompt: fox" in optimised and "The bot rewrote your prompt for the model." in optimised
+    fallback = visible(result_caption(result("fox", optimisation_skipped_reason="timeout"), "de"))
+    assert "Prompt unverändert verwendet (der Optimierer war nicht verfügbar)." in fallback
+    plain = visible(result_caption(result("fox"), "en"))
+    assert "rewrote" not in plain and "as written" not in plain
+
+
+def test_button_data_round_trips_and_rejects_strangers() -> None:
+    assert parse_button("r:abc_DEF-123") == ("r", "abc_DEF-123")
+    assert parse_button("o:x") == ("o", "x")
+    assert parse_button("x:abc") is None and parse_button("r:") is None and parse_button(None) is None
+
+
+def test_command_addressing() -> None:
+    def entity(length: int) -> tuple[MessageEntity, ...]:
+        return (MessageEntity(MessageEntity.BOT_COMMAND, 0, length),)
+
+    assert command_call("/imagine a cat", entity(8), "bot").argument == "a cat"  # type: ignore[union-attr]
+    call = command_call('/IMG@Bot {"scene":\n "x"}', entity(8), "bot")
+    assert call is not None and call.name == "img" and call.argument == '{"scene":\n "x"}'
+    assert command_call("/imagine@other_bot a cat", entity(18), "bot") is None
+    assert command_call("a cat /imagine", (MessageEntity(MessageEntity.BOT_COMMAND, 6, 8),), "bot") is None
+
+
+def test_originals_store_keeps_a_byte_budget_and_prefers_file_ids() -> None:
+    store = OriginalStore(budget_bytes=10, max_entries=3)
+    store.keep("a", b"12345", "a.png")
+    store.keep("b", b"12345", "b.png")
+    assert store.bytes_held == 10
+    store.get("a")  # recently used: survives the next eviction
+    store.keep("c", b"123", "c.png")
+    assert store.get("b") is None and store.get("a") is not None and store.bytes_held == 8
+    store.sent_as("a", "FILEID", "a.png")
+    kept = store.get("a")
+    assert kept is not None and kept.data is None and kept.file_id == "FILEID" and store.bytes_held == 3
+    store.keep("d", b"1", "d.png")
+    store.keep("e", b"1", "e.png")
+    # At most three jobs: the least recently used one ("c") goes.
+    assert store.get("c") is None and all(store.get(key) is not None for key in "ade")
+
+
+def album_message(message_id: int, group: str = "g1", chat_id: int = 5) -> Message:
+    chat = Chat(chat_id, Chat.PRIVATE)
+    return Message(message_id, date=datetime.now(UTC), chat=chat, media_group_id=group)
+
+
+async def test_album_is_handed_over_once_in_message_order_after_the_last_item() -> None:
+    completed: list[list[int]] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def on_complete(messages: list[Message]) -> None:
+        completed.append([message.message_id for message in messages])
+
+    collector = AlbumCollector(
+        0.2, on_complete, lambda coroutine: tasks.append(asyncio.create_task(coroutine))
+    )
+    collector.add(album_message(12))
+    collector.add(album_message(7, group="other"))
+    await asyncio.sleep(0.1)
+    collector.add(album_message(11))  # restarts the wait for g1
+    collector.add(album_message(10))
+    assert collector.pending == 2
+    await asyncio.gather(*tasks)
+    assert sorted(completed) == [[7], [10, 11, 12]]
+    assert collector.pending == 0
