@@ -202,34 +202,34 @@ class TelegramHandlers:
         self, query: CallbackQuery, origin: Origin, job_id: str, message: Message
     ) -> None:
         await _answer_query(query)
-        kept = self._originals.get(job_id)
         try:
-            if kept is not None:
-                document: str | InputFile = kept.file_id or InputFile(
-                    kept.data or b"", filename=kept.filename
-                )
-                sent = await self._delivery.send_file(
-                    origin, document, translate("original.caption", origin.locale)
-                )
-                if sent.document is not None:
-                    self._originals.sent_as(job_id, sent.document.file_id, kept.filename)
-            elif message.document is not None:  # delivered as a file in the first place: that is the original
-                await self._delivery.send_file(
-                    origin, message.document.file_id, translate("original.caption", origin.locale)
-                )
-            elif message.photo:
-                # The bytes are gone (restart or evicted): Telegram's recompressed copy is the best we have.
-                file = await message.photo[-1].get_file()
-                data = bytes(await file.download_as_bytearray())
-                copy = InputFile(data, filename=f"{job_id}-compressed.jpg")
-                await self._delivery.send_file(
-                    origin, copy, translate("original.compressed_copy", origin.locale)
-                )
-            else:
+            found = await self._original_of(job_id, message)
+            if found is None:
                 await self._delivery.reply(origin, translate("original.unavailable", origin.locale))
+                return
+            document, caption_key = found
+            sent = await self._delivery.send_file(origin, document, translate(caption_key, origin.locale))
         except TelegramError as exc:
             log.warning("could not send the original of %s: %s", job_id, exc)
             await self._delivery.reply(origin, translate("error.generic", origin.locale))
+            return
+        kept = self._originals.get(job_id)
+        if kept is not None and kept.data is not None and sent.document is not None:
+            self._originals.sent_as(job_id, sent.document.file_id, kept.filename)
+
+    async def _original_of(self, job_id: str, message: Message) -> tuple[str | InputFile, str] | None:
+        """The file to send for 📄 and the catalogue key of its caption."""
+        kept = self._originals.get(job_id)
+        if kept is not None:
+            return kept.file_id or InputFile(kept.data or b"", filename=kept.filename), "original.caption"
+        if message.document is not None:  # delivered as a file in the first place: that is the original
+            return message.document.file_id, "original.caption"
+        if message.photo:
+            # The bytes are gone (restart or evicted): Telegram's recompressed copy is the best there is.
+            file = await message.photo[-1].get_file()
+            data = bytes(await file.download_as_bytearray())
+            return InputFile(data, filename=f"{job_id}-compressed.jpg"), "original.compressed_copy"
+        return None
 
     # ---- errors -------------------------------------------------------------------------------
 

@@ -75,6 +75,13 @@ async def test_photo_captioned_with_imagine_is_one_reference(bot: RunningBot) ->
     assert call.fields["prompt"] == "the same scene at night"
 
 
+async def test_image_file_captioned_with_imagine_is_one_uncompressed_reference(bot: RunningBot) -> None:
+    bot.tg.send_document(png(3000, 1000), "panorama.png", caption="/imagine the same hills in autumn")
+    await bot.tg.wait_for("sendPhoto")
+    (call,) = bot.workers.calls
+    assert call.reference_sizes == [(512, 171)]  # the full-size file, shrunk by the core
+
+
 async def test_imagine_replying_to_a_photo_uses_it_as_the_reference(bot: RunningBot) -> None:
     photo = bot.tg.send_photo(png(300, 200, "blue"))
     bot.tg.send_text("/imagine make it red", reply_to_message=photo)
