@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import Chat, Message, MessageEntity
 
@@ -45,6 +45,7 @@ def visible(caption_html: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", caption_html))
 
 
+@settings(max_examples=300, deadline=None)  # no timing: a loaded 2-core machine must not fail it
 @given(st.text(min_size=1, max_size=3000).filter(lambda text: text.strip()))
 def test_any_prompt_fits_the_caption_limit_and_escapes_cleanly(prompt: str) -> None:
     caption = result_caption(result(prompt), "en")
