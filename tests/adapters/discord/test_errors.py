@@ -151,3 +151,13 @@ async def test_stopping_with_a_generation_in_flight_still_answers_it(
         note = await late_refusal(bot, interaction)
     assert note.content == "Something went wrong while making your image. Please try again."
     assert workers.calls == []
+
+
+async def test_a_user_outside_the_allow_list_is_refused_before_deferring(
+    start_bot: BotFactory, dc: FakeDiscord, workers: FakeWorkersAI
+) -> None:
+    async with start_bot(ALLOWED_IDS="discord:200000000000000777") as bot:
+        answer = await immediate_refusal(dc, await bot.imagine("a cat"))
+        allowed = await bot.image(await bot.imagine("a cat", user=dc.make_user("200000000000000777")))
+    assert answer.content == "Sorry, this bot is not open to you here. Ask the bot's operator to add you."
+    assert allowed.files and len(workers.calls) == 1
