@@ -140,3 +140,10 @@ async def test_a_queued_job_shows_its_position_then_its_image(start_bot: BotFact
         assert second_reply.payload["content"] is None and second_reply.files
         edits = [(r.content, bool(r.files)) for r in dc.responses_for(second, "edit")]
         assert edits == [("You're number 1 in line…", False), ("Painting your image…", False), (None, True)]
+
+
+async def test_imagine_in_a_guild_channel(bot: Bot, dc: FakeDiscord, workers: FakeWorkersAI) -> None:
+    interaction = await bot.imagine("a castle", guild_id=dc.add_guild())
+    assert "member" in interaction.payload  # the user arrives as a guild Member, not a User
+    reply = await bot.image(interaction)
+    assert reply.files and not reply.ephemeral and len(workers.calls) == 1
