@@ -19,7 +19,9 @@ CHAT_ACTION_INTERVAL = 4.5
 class StatusReply:
     """A short reply to the user's message, sent on the first stage, edited on later ones, removed at the end.
 
-    Failures are logged and ignored: a status line is never worth failing a generation for.
+    Updates run in the background and coalesce: the generation never waits for Telegram (or its rate limiter),
+    and stages that pass quickly cost no edits. Failures are logged and ignored: a status line is never worth
+    failing a generation for.
     """
 
     def __init__(self, bot: Bot, chat_id: int, reply_to: int) -> None:
@@ -27,28 +29,20 @@ class StatusReply:
         self._chat_id = chat_id
         self._reply_to = reply_to
         self._message: Message | None = None
-        self._text = ""
+        self._wanted = ""
+        self._shown = ""
+        self._task: asyncio.Task[None] | None = None
 
     async def show(self, text: str) -> None:
-        """Send or edit the status line (only when the text changes, which keeps edits under Telegram's limits)."""
-        if text == self._text:
-            return
-        self._text = text
-        try:
-            if self._message is None:
-                self._message = await self._bot.send_message(
-                    self._chat_id,
-                    text,
-                    reply_parameters=ReplyParameters(self._reply_to, allow_sending_without_reply=True),
-                    disable_notification=True,
-                )
-            else:
-                await self._bot.edit_message_text(text, self._chat_id, self._message.message_id)
-        except TelegramError as exc:
-            log.debug("status update failed: %s", exc)
+        """Ask for ``text`` to be shown; returns at once."""
+        self._wanted = text
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._catch_up(), name=f"status-{self._chat_id}")
 
     async def remove(self) -> None:
-        """Delete the status line, if one was sent."""
+        """Let a pending update land (so its message can be found), then delete the status line."""
+        if self._task is not None:
+            await self._task
         if self._message is None:
             return
         message, self._message = self._message, None
@@ -56,6 +50,22 @@ class StatusReply:
             await self._bot.delete_message(self._chat_id, message.message_id)
         except TelegramError as exc:
             log.debug("status removal failed: %s", exc)
+
+    async def _catch_up(self) -> None:
+        while self._shown != self._wanted:
+            text = self._shown = self._wanted
+            try:
+                if self._message is None:
+                    self._message = await self._bot.send_message(
+                        self._chat_id,
+                        text,
+                        reply_parameters=ReplyParameters(self._reply_to, allow_sending_without_reply=True),
+                        disable_notification=True,
+                    )
+                else:
+                    await self._bot.edit_message_text(text, self._chat_id, self._message.message_id)
+            except TelegramError as exc:
+                log.debug("status update failed: %s", exc)
 
 
 class ChatActionPulse:
