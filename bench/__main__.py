@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
+# python-telegram-bot 22 warns on every RetryAfter unless it may use timedelta values (as bot/__main__.py does).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 import argparse
 import asyncio
 import logging
-import os
 import platform
 import sys
 import time

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from bench import failover, limiter, memory, overhead, scaling
+from bench import failover, limiter, memory, overhead, scaling, telegram
 from bench.__main__ import parse_args, render
 from bench.common import Row, percentile
 from bench.suite import BENCHMARKS
@@ -30,6 +30,17 @@ async def test_overhead_gives_p50_and_p99_for_every_cell() -> None:
         assert row.metrics["n"] >= 1
         assert row.metrics["p99"] >= row.metrics["p50"]
         assert row.metrics["ref_p99"] >= row.metrics["ref_p50"]
+
+
+async def test_telegram_rows_time_imagine_to_send_photo_and_count_bot_api_calls() -> None:
+    config = replace(telegram.QUICK, latencies=(0.0,), concurrencies=(1, 3), samples=3)
+    rows = await telegram.run(config)
+    well_formed(rows, overhead.NAME)
+    assert len(rows) == 2
+    for row in rows:
+        assert row.metrics["n"] == 3
+        assert row.metrics["p99"] >= row.metrics["p50"]
+        assert row.metrics["calls_per_image"] >= 1  # at least the sendPhoto itself
 
 
 async def test_scaling_computes_the_ratio_and_respects_the_cap() -> None:
@@ -77,5 +88,5 @@ def test_table_and_arguments() -> None:
     assert table[0].startswith("| Benchmark |") and table[2] == "| 9 demo | a\\|b | 1 | 2 |  |"
     assert parse_args(["--quick", "limiter"]).names == ["limiter"]
     assert parse_args([]).names == []
-    assert set(BENCHMARKS) == {"overhead", "scaling", "failover", "limiter", "memory"}
+    assert set(BENCHMARKS) == {"overhead", "telegram", "scaling", "failover", "limiter", "memory"}
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0
