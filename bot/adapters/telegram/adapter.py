@@ -50,6 +50,8 @@ CONCURRENT_UPDATES = 256
 #: retries after a 429 (RetryAfter); the rate limiter also keeps us under Telegram's flood limits
 RATE_LIMIT_RETRIES = 3
 LONG_POLL_SECONDS = 30
+#: on stop, generations in flight get this long to finish before they are cut short (and the user told)
+STOP_GRACE_SECONDS = 8.0
 BOOTSTRAP_RETRIES = 3
 
 
@@ -110,6 +112,7 @@ class TelegramAdapter:
         self._token = settings.telegram_bot_token.get_secret_value()
         self._redact = Redactor([self._token, *settings.secrets])
         self._application: TelegramApp | None = None
+        self._delivery: Delivery | None = None
 
     @property
     def application(self) -> TelegramApp | None:
@@ -120,7 +123,8 @@ class TelegramAdapter:
         """Connect, publish the command menus, start polling or the webhook; returns once updates flow."""
         application = build_application(self._settings, self._token)
         originals = OriginalStore()
-        handlers = TelegramHandlers(self._service, Delivery(application.bot, originals), originals)
+        self._delivery = Delivery(application.bot, originals)
+        handlers = TelegramHandlers(self._service, self._delivery, originals)
         handlers.collect_albums(self._settings.telegram_album_wait_seconds, self._spawn)
         add_handlers(application, handlers)
         self._application = application
@@ -142,12 +146,14 @@ class TelegramAdapter:
         log.info("Telegram bot @%s is running", application.bot.username)
 
     async def stop(self) -> None:
-        """Stop receiving, let handlers in flight finish, close connections."""
+        """Stop receiving, give generations in flight a bounded time to finish, close connections."""
         application, self._application = self._application, None
         if application is None:
             return
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
+        if self._delivery is not None and (cut := await self._delivery.drain(STOP_GRACE_SECONDS)):
+            log.warning("%d generation(s) were cut short by the shutdown", cut)
         if application.running:
             await application.stop()
         await application.shutdown()

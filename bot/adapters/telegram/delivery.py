@@ -47,6 +47,7 @@ class Delivery:
     def __init__(self, bot: Bot, originals: OriginalStore) -> None:
         self._bot = bot
         self._originals = originals
+        self._in_flight: set[asyncio.Future[GenerationResult]] = set()
 
     @property
     def bot(self) -> Bot:
@@ -80,14 +81,19 @@ class Delivery:
                 pulse.start()
             await status.show(progress_text(event, origin.locale))
 
+        job = asyncio.ensure_future(produce(progress))
+        self._in_flight.add(job)
         try:
             try:
-                result = await produce(progress)
+                result = await job
             finally:
+                self._in_flight.discard(job)
                 await pulse.stop()
-        except Exception as exc:
+        except (Exception, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and _handler_cancelled():
+                raise
             await status.remove()
-            if not accepted and on_early_error is not None:
+            if not accepted and on_early_error is not None and isinstance(exc, Exception):
                 await on_early_error(exc)
             else:
                 await self.reply(origin, self.error_text(exc, origin.locale))
@@ -95,12 +101,25 @@ class Delivery:
         await self.send_result(origin, result)
         await status.remove()
 
+    async def drain(self, grace: float) -> int:
+        """Give generations in flight ``grace`` seconds, then cut the rest short; returns how many were cut."""
+        if not self._in_flight:
+            return 0
+        _, pending = await asyncio.wait(set(self._in_flight), timeout=grace)
+        for job in pending:
+            job.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return len(pending)
+
     @staticmethod
-    def error_text(exc: Exception, locale: str) -> str:
+    def error_text(exc: BaseException, locale: str) -> str:
         """The sentence for a core error; anything else is logged and gets the generic apology."""
         if isinstance(exc, ImagineError):
             return describe_error(exc, locale)
-        log.exception("generation failed unexpectedly", exc_info=exc)
+        if isinstance(exc, asyncio.CancelledError):
+            log.warning("a generation was cut short by shutdown")
+        else:
+            log.exception("generation failed unexpectedly", exc_info=exc)
         return translate("error.generic", locale)
 
     async def reply(self, origin: Origin, text: str) -> None:
@@ -167,6 +186,12 @@ class Delivery:
 
 def _filename(result: GenerationResult) -> str:
     return f"{result.job_id}.{result.file_extension}"
+
+
+def _handler_cancelled() -> bool:
+    """Whether the running handler itself is being cancelled (as opposed to its generation, by ``drain``)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _reply_to(origin: Origin) -> ReplyParameters:

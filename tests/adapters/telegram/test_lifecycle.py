@@ -15,15 +15,21 @@ import pytest
 from aiohttp import ClientSession, web
 
 from bot.adapters.telegram import TelegramAdapter, TelegramStartError
+from bot.adapters.telegram import adapter as adapter_module
 from bot.app import open_app
+from bot.core.models import UserRef
 from bot.errors import ConfigurationError
-from tests.adapters.telegram.conftest import SettingsFactory, free_port, running, texts_to
+from tests.adapters.telegram.conftest import SettingsFactory, eventually, free_port, running, texts_to
 from tests.fakes.telegram_api import FakeTelegramBotAPI
-from tests.fakes.telegram_objects import ALICE, BOB
-from tests.fakes.workers_ai import FakeWorkersAI
+from tests.fakes.telegram_objects import ALICE, BOB, TgUser
+from tests.fakes.workers_ai import FakeWorkersAI, ok
 
 ROOT = Path(__file__).resolve().parents[3]
 WEBHOOK_SECRET = "webhook-secret_0123456789"
+
+
+def user_ref_for(user: TgUser) -> UserRef:
+    return UserRef(platform="telegram", user_id=str(user.id), chat_id=str(user.id))
 
 
 async def test_command_menus_are_published_at_start_up(
@@ -225,3 +231,27 @@ async def test_python_m_bot_run_serves_one_imagine_and_exits_cleanly_on_sigterm(
     assert code == 0, log
     assert photo.ok and len(workers.calls) == 1
     assert tg.token not in log and tg.token.split(":")[1] not in log
+
+
+async def test_stop_waits_a_bounded_time_for_a_generation_then_tells_the_user_and_refunds(
+    make_settings: SettingsFactory,
+    tg: FakeTelegramBotAPI,
+    workers: FakeWorkersAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(adapter_module, "STOP_GRACE_SECONDS", 0.2)
+    workers.script("acc1", ok(delay=120))  # would hang far beyond the grace period
+    settings = make_settings(RATE_LIMIT_PER_DAY="5")
+    async with open_app(settings) as app:
+        adapter = TelegramAdapter(settings, app.service)
+        await adapter.start()
+        tg.send_text("/imagine a cathedral that takes forever")
+        await eventually(lambda: len(workers.calls) == 1)
+        await adapter.stop()
+        quota = await app.service.quota(user_ref_for(ALICE))
+    assert texts_to(tg, ALICE.id)[-1] == "Something went wrong while making your image. Please try again."
+    assert tg.calls_of("sendPhoto") == []
+    assert not [
+        m for m in tg.sent_messages(ALICE.id) if m.get("text", "").startswith(("Painting", "Polishing"))
+    ]
+    assert quota.used_today == 0  # the cut-short image does not count
