@@ -12,10 +12,11 @@ from bot.storage.usage import UsageLedger
 
 
 def _identities(user: UserRef) -> set[str]:
-    """Every way an id list may name this user or their chat: ``telegram:123``, bare ``123``, the chat's too."""
+    """Every way an id list may name this user, their chat or server: ``telegram:123``, bare ``123``, ..."""
     names = {user.key, user.user_id}
-    if user.chat_id:
-        names |= {f"{user.platform}:{user.chat_id}", user.chat_id}
+    for place in (user.chat_id, user.group_id):
+        if place:
+            names |= {f"{user.platform}:{place}", place}
     return names
 
 

@@ -16,6 +16,8 @@ class UserRef:
     chat_id: str | None = None
     locale: str = "en"
     display_name: str = ""
+    #: the community the chat belongs to (a Discord server), so an allow-list can name it whole
+    group_id: str | None = None
 
     @property
     def key(self) -> str:

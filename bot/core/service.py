@@ -27,7 +27,7 @@ from bot.core.models import (
     QuotaStatus,
     UserRef,
 )
-from bot.core.optimiser import NoOptimiser, OptimisedPrompt, PromptOptimiser
+from bot.core.optimiser import OptimisedPrompt, PromptOptimiser
 from bot.core.parsing import parse_prompt
 from bot.core.queue import JobQueue
 from bot.core.sizes import resolve_size, resolve_steps
@@ -116,7 +116,8 @@ class ImageService:
         self._provider = provider
         self._jobs = jobs
         self._clock = clock
-        self._optimiser: PromptOptimiser = optimiser or NoOptimiser()
+        # None: optimisation is off, and no "optimising" stage is reported to the user
+        self._optimiser = optimiser
 
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
@@ -254,7 +255,7 @@ class ImageService:
         started: float,
     ) -> GenerationResult:
         prompt = OptimisedPrompt(plan.parsed.text, optimised=False)
-        if optimise:
+        if optimise and self._optimiser is not None:
             await _notify(progress, Progress(ProgressStage.OPTIMISING))
             step = time.perf_counter()
             prompt = await self._optimiser.optimise(

@@ -86,3 +86,9 @@ def test_access_policy_matches_prefixed_bare_and_chat_ids() -> None:
     with pytest.raises(AccessDenied):
         policy.check(UserRef("telegram", "5"))
     assert AccessPolicy().is_allowed(UserRef("telegram", "5"))  # empty allow-list: everyone
+
+
+def test_allow_list_may_name_a_whole_discord_server() -> None:
+    policy = AccessPolicy.from_lists(admins=[], allowed=["discord:900"])
+    assert policy.is_allowed(UserRef("discord", "5", chat_id="77", group_id="900"))
+    assert not policy.is_allowed(UserRef("discord", "5", chat_id="77", group_id="901"))

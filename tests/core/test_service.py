@@ -14,7 +14,7 @@ from PIL import Image
 
 from bot.app import App, open_app
 from bot.core.clock import ManualClock
-from bot.core.models import GenerationRequest, PromptOptions, UserRef
+from bot.core.models import GenerationRequest, Progress, PromptOptions, UserRef
 from bot.errors import (
     AllAccountsUnavailable,
     ContentFiltered,
@@ -207,6 +207,18 @@ async def test_schnell_ignores_size_and_ratio_requests_use_the_reference_model(
     assert square.model.endswith("flux-1-schnell") and fake.calls[0].width is None
     assert wide.model.endswith("flux-2-klein-4b") and fake.calls[1].width is not None
     assert all(call.status == 200 for call in fake.calls)
+
+
+async def test_no_optimising_stage_is_reported_when_optimisation_is_off(make_app: AppFactory) -> None:
+    stages: list[str] = []
+
+    async def progress(event: Progress) -> None:
+        stages.append(event.stage.value)
+
+    async with make_app() as app:
+        result = await app.service.generate(request("a cat"), progress)
+    assert stages == ["generating"]
+    assert not result.optimised and result.optimisation_skipped_reason is None
 
 
 async def test_seed_option_is_used_and_reported(fake: FakeWorkersAI, make_app: AppFactory) -> None:

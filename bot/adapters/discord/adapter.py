@@ -87,7 +87,7 @@ class DiscordAdapter:
         self._guild_ids = list(settings.discord_guild_ids)
         self._proxy = settings.effective_proxy
         self._downloader = ReferenceDownloader(service.config.max_reference_bytes, proxy=self._proxy)
-        self.flow = ImagineFlow(service, self._downloader, optimiser_enabled=settings.prompt_optimization)
+        self.flow = ImagineFlow(service, self._downloader)
         self._guild_ready_timeout = guild_ready_timeout
         self._ready_timeout = ready_timeout
         self._grace = shutdown_grace_seconds

@@ -28,13 +28,14 @@ ShowModal = Callable[[Interaction, list[discord.Attachment], str], Awaitable[Non
 
 def user_ref(interaction: Interaction) -> UserRef:
     """The core's view of who is asking, where, and in which language."""
-    chat = interaction.channel_id or interaction.guild_id
+    channel, guild = interaction.channel_id, interaction.guild_id
     return UserRef(
         platform="discord",
         user_id=str(interaction.user.id),
-        chat_id=str(chat) if chat else None,
+        chat_id=str(channel) if channel else None,
         locale=str(interaction.locale),
         display_name=interaction.user.display_name,
+        group_id=str(guild) if guild else None,
     )
 
 
@@ -49,13 +50,9 @@ async def send_ephemeral(interaction: Interaction, text: str) -> None:
 class ImagineFlow:
     """What the commands, the modal and the re-roll button do; keeps track of work in flight for shutdown."""
 
-    def __init__(
-        self, service: ImageService, downloader: ReferenceDownloader, *, optimiser_enabled: bool = False
-    ) -> None:
+    def __init__(self, service: ImageService, downloader: ReferenceDownloader) -> None:
         self._service = service
         self._downloader = downloader
-        # The core reports an "optimising" stage even when no optimiser is configured; don't claim one then.
-        self._optimiser_enabled = optimiser_enabled
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def imagine(
@@ -82,9 +79,7 @@ class ImagineFlow:
             return await self._service.generate(request, progress)
 
         if await _defer(interaction, ephemeral=False):
-            await self._run(
-                PublicThinking(interaction, user.locale, announce_optimising=self._optimiser_enabled), produce
-            )
+            await self._run(PublicThinking(interaction, user.locale), produce)
 
     async def imagine_from_message(
         self, interaction: Interaction, message: discord.Message, show_modal: ShowModal
@@ -104,7 +99,7 @@ class ImagineFlow:
         user = user_ref(interaction)
         if await _defer(interaction, ephemeral=True):
             await self._run(
-                PrivateThinking(interaction, user.locale, announce_optimising=False),
+                PrivateThinking(interaction, user.locale),
                 lambda progress: self._service.reroll(job_id, user, progress),
             )
 

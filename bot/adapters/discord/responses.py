@@ -29,19 +29,14 @@ log = logging.getLogger(__name__)
 class ThinkingResponse:
     """A deferred interaction: shows progress by editing the "thinking" message."""
 
-    def __init__(
-        self, interaction: discord.Interaction[Any], locale: str, *, announce_optimising: bool = True
-    ) -> None:
+    def __init__(self, interaction: discord.Interaction[Any], locale: str) -> None:
         self.interaction = interaction
         self.locale = locale
-        self._announce_optimising = announce_optimising
         self._shown: str | None = None
 
     async def progress(self, event: Progress) -> None:
         """Edit the status line when it changes; the first "generating" adds nothing to "thinking…", so skip it."""
         if event.stage is ProgressStage.GENERATING and self._shown is None:
-            return
-        if event.stage is ProgressStage.OPTIMISING and not self._announce_optimising:
             return
         text = progress_text(event, self.locale)
         if text == self._shown:
