@@ -119,7 +119,14 @@ async def run_bot(settings: Settings, say: Printer) -> int:
         started: list[ChatAdapter] = []
         try:
             for adapter in adapters:
-                await adapter.start()
+                try:
+                    await adapter.start()
+                except ConfigurationError as exc:
+                    say(f"{adapter.name} could not start: {exc.variable}: {exc.problem}")
+                    return EXIT_CONFIG
+                except Exception as exc:  # a refused token or an unreachable server: one line, no traceback
+                    say(f"{adapter.name} could not start: {exc}")
+                    return EXIT_FAILED
                 started.append(adapter)
                 say(f"{adapter.name} is running.")
             await stop.wait()

@@ -166,13 +166,22 @@ def _apply_flags(text: str, found: _Found) -> str:
                 value_words, index = _flag_value(words, index, end, name)
                 value = _join(text, spans, value_words)
             _set_flag(found, name, value)
+    if trailing is None and prompt_words:
+        # "a cat 16:9 --seed 7": the last word of the prose, right before the flags, counts as trailing too.
+        last = prompt_words[-1]
+        if last + 1 < len(words) and _is_ratio_or_size(words[last]):
+            trailing = words[prompt_words.pop()]
     if trailing is not None:
         _set_flag(found, "size" if _TRAILING_SIZE.fullmatch(trailing) else "ar", trailing)
     return _join(text, spans, prompt_words)
 
 
+def _is_ratio_or_size(word: str) -> bool:
+    return bool(_RATIO.fullmatch(word) or _TRAILING_SIZE.fullmatch(word))
+
+
 def _trailing_ratio_or_size(words: Sequence[str]) -> str | None:
-    if not words or not (_RATIO.fullmatch(words[-1]) or _TRAILING_SIZE.fullmatch(words[-1])):
+    if not words or not _is_ratio_or_size(words[-1]):
         return None
     before = _read_flag(words[-2]) if len(words) > 1 else None
     takes_it = before is not None and before[0] in _VALUE_FLAGS and before[1] is None

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from bot.errors import (
     AllAccountsUnavailable,
     ImagineError,
+    InvalidReference,
     InvalidRequest,
     LimitReached,
     QueueFull,
@@ -85,6 +86,16 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%H:%M UTC")
 
 
+# Reference problems found by the adapters (before downloading) carry these codes and the sentence's parameters.
+_REFERENCE_KEYS = {
+    "not_an_image": "reference.not_image",
+    "too_large": "reference.too_large",
+    "too_many": "reference.too_many",
+    "none_in_message": "reference.none_in_message",
+    "download_failed": "reference.download_failed",
+}
+
+
 def describe_error(error: ImagineError, locale: str | None = "en", *, now: datetime | None = None) -> str:
     """The one sentence a user sees for a domain error."""
     now = now or datetime.now(UTC)
@@ -101,6 +112,8 @@ def describe_error(error: ImagineError, locale: str | None = "en", *, now: datet
         )
     if isinstance(error, QueueFull):
         return translate(error.key, locale, waiting=error.waiting)
+    if isinstance(error, InvalidReference) and error.code in _REFERENCE_KEYS:
+        return translate(_REFERENCE_KEYS[error.code], locale, **error.params)
     if isinstance(error, InvalidRequest):
         # Parser messages are English sentences; a language may translate one by its code.
         specific = f"invalid.{error.code}"

@@ -45,6 +45,8 @@ def normalise_reference(data: bytes, *, max_bytes: int, max_side: int = 512) -> 
             f"The reference image is larger than {_size_text(max_bytes)}.",
             code="too_large",
             limit_bytes=max_bytes,
+            size_mb=f"{len(data) / 1024 / 1024:.1f}",
+            limit_mb=f"{max_bytes / 1024 / 1024:g}",
         )
     # Python 3.11's catch_warnings is process-wide; a race between threads can at worst leave the bomb
     # warning promoted to an error, which is what we want anyway.

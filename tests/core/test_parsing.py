@@ -211,3 +211,19 @@ def test_echoed_values_are_shortened() -> None:
 )
 def test_normalise_ratio(ratio: str, normal: str) -> None:
     assert normalise_ratio(ratio) == normal
+
+
+@pytest.mark.parametrize(
+    ("text", "prompt", "ratio", "seed"),
+    [
+        ("a cat 16:9 --seed 7", "a cat", "16:9", 7),
+        ("a cat 16:9 --no dogs", "a cat", "16:9", None),
+        ("a cat --seed 7 16:9", "a cat", "16:9", 7),
+        ("a fox at 10:30 pm --seed 7", "a fox at 10:30 pm", None, 7),
+    ],
+)
+def test_a_ratio_ending_the_prose_before_flags_counts(
+    text: str, prompt: str, ratio: str | None, seed: int | None
+) -> None:
+    parsed = parse_prompt(text)
+    assert (parsed.text, parsed.ratio, parsed.seed) == (prompt, ratio, seed)

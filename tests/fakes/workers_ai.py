@@ -262,6 +262,10 @@ class FakeWorkersAI:
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}/client/v4"
 
+    def release(self) -> None:
+        """Wake every call sleeping in a ``timeout``/``ok(delay)`` behaviour (it then answers at once)."""
+        self._closing.set()
+
     async def close(self) -> None:
         """Wake sleeping handlers and stop listening."""
         self._closing.set()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import discord
 
 from bot.core.models import AccountStatus, GenerationResult, Progress, ProgressStage, QuotaStatus
-from bot.errors import ImagineError, InvalidReference
+from bot.errors import ImagineError
 from bot.i18n import describe_error, format_time, format_wait, translate
 
 EMBED_COLOUR = discord.Colour(0xF4900C)
@@ -17,14 +17,6 @@ MAX_MESSAGE_CHARS = 2000
 _MAX_DESCRIPTION = 4096
 _MAX_FIELD = 1024
 
-# Codes of reference errors whose sentence lives under ``reference.*`` in every catalogue.
-_REFERENCE_KEYS = {
-    "not_an_image": "reference.not_image",
-    "too_large": "reference.too_large",
-    "too_many": "reference.too_many",
-    "none_in_message": "reference.none_in_message",
-    "download_failed": "reference.download_failed",
-}
 _PROGRESS_KEYS = {
     ProgressStage.QUEUED: "progress.queued",
     ProgressStage.OPTIMISING: "progress.optimising",
@@ -33,12 +25,7 @@ _PROGRESS_KEYS = {
 
 
 def error_text(error: ImagineError, locale: str) -> str:
-    """The one sentence for ``error`` in ``locale``; reference problems use the ``reference.*`` keys."""
-    if isinstance(error, InvalidReference):
-        key = _REFERENCE_KEYS.get(error.code)
-        # The core's own "too_large" carries limit_bytes, not the MB figures the sentence needs.
-        if key is not None and (error.code != "too_large" or "size_mb" in error.params):
-            return translate(key, locale, **error.params)
+    """The one sentence for ``error`` in ``locale`` (the shared catalogue decides)."""
     return describe_error(error, locale)
 
 

@@ -15,7 +15,6 @@ from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.references import (
     AlbumCollector,
     Media,
-    ReferenceRejected,
     Spawn,
     download_references,
     media_of,
@@ -31,8 +30,8 @@ from bot.adapters.telegram.replies import (
 )
 from bot.core.models import GenerationRequest, UserRef
 from bot.core.service import ImageService
-from bot.errors import NotPermitted
-from bot.i18n import resolve_locale, translate
+from bot.errors import InvalidReference, NotPermitted
+from bot.i18n import describe_error, resolve_locale, translate
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +114,8 @@ class TelegramHandlers:
             return
         try:
             references = await download_references(self._delivery.bot, media, self._max_bytes)
-        except ReferenceRejected as rejected:
-            await self._delivery.reply(origin, translate(rejected.key, origin.locale, **rejected.params))
+        except InvalidReference as rejected:
+            await self._delivery.reply(origin, describe_error(rejected, origin.locale))
             return
         except TelegramError as exc:
             log.warning("reference download failed: %s", exc)

@@ -12,6 +12,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest
 
 from bot.core.service import MAX_REFERENCES
+from bot.errors import InvalidReference
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +26,6 @@ class Media:
     file_id: str
     file_size: int | None
     is_image: bool
-
-
-class ReferenceRejected(Exception):
-    """A reference the bot will not use; ``key`` and ``params`` are the catalogue message for the user."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 def media_of(message: Message) -> Media | None:
@@ -51,10 +43,12 @@ def media_of(message: Message) -> Media | None:
 def check_media(media: Sequence[Media], max_bytes: int) -> None:
     """Refuse too many files, non-images and files over the cap before downloading anything."""
     if len(media) > MAX_REFERENCES:
-        raise ReferenceRejected("reference.too_many", limit=MAX_REFERENCES, count=len(media))
+        raise InvalidReference(
+            "Too many reference images.", code="too_many", limit=MAX_REFERENCES, count=len(media)
+        )
     for item in media:
         if not item.is_image:
-            raise ReferenceRejected("reference.not_image")
+            raise InvalidReference("That file is not an image.", code="not_an_image")
         if item.file_size is not None and item.file_size > max_bytes:
             raise _too_large(item.file_size, max_bytes)
 
@@ -81,9 +75,12 @@ async def _download(bot: Bot, item: Media, max_bytes: int) -> bytes:
     return data
 
 
-def _too_large(size: int, max_bytes: int) -> ReferenceRejected:
-    return ReferenceRejected(
-        "reference.too_large", size_mb=f"{size / MEGABYTE:.1f}", limit_mb=f"{max_bytes / MEGABYTE:g}"
+def _too_large(size: int, max_bytes: int) -> InvalidReference:
+    return InvalidReference(
+        "The image is too large.",
+        code="too_large",
+        size_mb=f"{size / MEGABYTE:.1f}",
+        limit_mb=f"{max_bytes / MEGABYTE:g}",
     )
 
 

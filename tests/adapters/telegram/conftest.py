@@ -139,7 +139,7 @@ async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> No
 def release_sleeping_calls(workers: FakeWorkersAI) -> None:
     """Let every delayed Workers AI answer go now (and skip delays from here on), without closing the fake."""
     # The fake sleeps on its closing event; setting it alone wakes the sleepers and keeps serving.
-    workers._closing.set()
+    workers.release()
 
 
 def free_port() -> int:
