@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.fakes.telegram_api import FakeTelegramBotAPI
 from tests.fakes.workers_ai import SPENT, FakeWorkersAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,3 +152,17 @@ async def test_bad_setting_names_the_variable_without_a_traceback(tmp_path: Path
     assert outcome.code == 2
     assert "RATE_LIMIT_PER_DAY" in outcome.err
     assert "Traceback" not in outcome.text
+
+
+async def test_run_with_a_refused_telegram_token_says_so_in_one_line(fake: FakeWorkersAI, tmp_path: Path) -> None:
+    wrong = "123456:WRONG-token-value-that-the-server-refuses"
+    async with FakeTelegramBotAPI(token="123456:the-real-token") as telegram:
+        env = account_env(fake, tmp_path, GOOD_TOKEN) | {
+            "TELEGRAM_BOT_TOKEN": wrong,
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+            "TELEGRAM_FILE_BASE_URL": telegram.base_file_url,
+        }
+        outcome = await run_cli("run", env=env, cwd=tmp_path)
+    assert outcome.code in (1, 2)
+    assert "could not start" in outcome.out
+    assert "Traceback" not in outcome.text and wrong not in outcome.text
