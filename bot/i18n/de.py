@@ -3,6 +3,7 @@
 MESSAGES: dict[str, str] = {
     # errors
     "error.generic": "Beim Erstellen deines Bildes ist etwas schiefgelaufen. Bitte versuche es noch einmal.",
+    "error.shutting_down": "Der Bot startet gerade neu und konnte dein Bild nicht fertigstellen. Es wurde nicht auf dein Kontingent angerechnet; bitte frag in einer Minute noch einmal.",
     "error.access_denied": (
         "Dieser Bot steht dir hier leider nicht zur Verfügung. Bitte den Betreiber des Bots, dich freizuschalten."
     ),

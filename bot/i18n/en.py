@@ -3,6 +3,7 @@
 MESSAGES: dict[str, str] = {
     # errors
     "error.generic": "Something went wrong while making your image. Please try again.",
+    "error.shutting_down": "The bot is restarting and could not finish your image. It did not count against your quota; please ask again in a minute.",
     "error.access_denied": "Sorry, this bot is not open to you here. Ask the bot's operator to add you.",
     "error.limit_reached.minute": "You're going a bit fast: try again in {wait}.",
     "error.limit_reached.day": "You've used all {limit} images for today. Your quota resets at {reset} ({wait} from now).",

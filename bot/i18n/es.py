@@ -3,6 +3,7 @@
 MESSAGES: dict[str, str] = {
     # errors
     "error.generic": "Algo salió mal al crear tu imagen. Inténtalo de nuevo.",
+    "error.shutting_down": "El bot se está reiniciando y no pudo terminar tu imagen. No se ha descontado de tu cupo; vuelve a pedirla en un minuto.",
     "error.access_denied": "Lo siento, este bot no está disponible para ti aquí. Pide al operador del bot que te añada.",
     "error.limit_reached.minute": "Vas un poco rápido: inténtalo de nuevo en {wait}.",
     "error.limit_reached.day": (

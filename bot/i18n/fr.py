@@ -3,6 +3,7 @@
 MESSAGES: dict[str, str] = {
     # errors
     "error.generic": "Un problème est survenu pendant la création de votre image. Veuillez réessayer.",
+    "error.shutting_down": "Le bot redémarre et n'a pas pu terminer ton image. Elle n'est pas décomptée de ton quota ; redemande-la dans une minute.",
     "error.access_denied": "Désolé, ce bot ne vous est pas ouvert ici. Demandez à son opérateur de vous ajouter.",
     "error.limit_reached.minute": "Vous allez un peu vite : réessayez dans {wait}.",
     "error.limit_reached.day": (

@@ -3,6 +3,7 @@
 MESSAGES: dict[str, str] = {
     # errors
     "error.generic": "生成图片时出了点问题，请重试。",
+    "error.shutting_down": "机器人正在重启，未能完成你的图片。这次不计入你的额度，请稍后再试一次。",
     "error.access_denied": "抱歉，这个机器人在这里不对你开放。请联系机器人的管理者把你加入。",
     "error.limit_reached.minute": "你的速度有点快：请在 {wait} 后再试。",
     "error.limit_reached.day": "你今天的 {limit} 张图片额度已用完。额度将于 {reset}（{wait} 后）重置。",

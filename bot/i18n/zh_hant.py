@@ -3,6 +3,7 @@
 MESSAGES: dict[str, str] = {
     # errors
     "error.generic": "產生圖片時出了點問題，請再試一次。",
+    "error.shutting_down": "機器人正在重新啟動，未能完成你的圖片。這次不會計入你的額度，請稍後再試一次。",
     "error.access_denied": "抱歉，這個機器人在這裡不對你開放。請聯絡機器人的管理者把你加入。",
     "error.limit_reached.minute": "你的速度有點快：請在 {wait} 後再試。",
     "error.limit_reached.day": "你今天的 {limit} 張圖片額度已用完。額度將於 {reset}（{wait} 後）重設。",

@@ -162,7 +162,7 @@ class ImagineFlow:
             # Shutting down: say so briefly, never hang on it, and let the cancellation go on.
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 async with asyncio.timeout(3):
-                    await response.fail(translate("error.generic", response.locale))
+                    await response.fail(translate("error.shutting_down", response.locale))
             raise
         except Exception:
             log.exception("discord interaction %s failed after deferring", response.interaction.id)

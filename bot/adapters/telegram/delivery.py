@@ -118,6 +118,7 @@ class Delivery:
             return describe_error(exc, locale)
         if isinstance(exc, asyncio.CancelledError):
             log.warning("a generation was cut short by shutdown")
+            return translate("error.shutting_down", locale)
         else:
             log.exception("generation failed unexpectedly", exc_info=exc)
         return translate("error.generic", locale)

@@ -149,7 +149,7 @@ async def test_stopping_with_a_generation_in_flight_still_answers_it(
         await bot.gate.held()
         await bot.adapter.stop()
         note = await late_refusal(bot, interaction)
-    assert note.content == "Something went wrong while making your image. Please try again."
+    assert note.content.startswith("The bot is restarting and could not finish your image.")
     assert workers.calls == []
 
 
