@@ -11,13 +11,14 @@ from typing import Any
 import discord
 
 from bot.adapters.discord.attachments import ReferenceDownloader, check_attachments, images_in_message
-from bot.adapters.discord.replies import accounts_text, error_text, quota_text
+from bot.adapters.discord.replies import accounts_text, error_text
 from bot.adapters.discord.responses import PrivateThinking, PublicThinking, ThinkingResponse
 from bot.core.models import GenerationRequest, GenerationResult, PromptOptions, UserRef
 from bot.core.parsing import parse_prompt
 from bot.core.service import ImageService, ProgressCallback
 from bot.errors import ImagineError, NotPermitted
 from bot.i18n import translate
+from bot.i18n.texts import quota_text
 
 log = logging.getLogger(__name__)
 

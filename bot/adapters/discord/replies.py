@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import discord
 
-from bot.core.models import AccountStatus, GenerationResult, Progress, ProgressStage, QuotaStatus
+from bot.core.models import AccountStatus, GenerationResult, Progress, ProgressStage
 from bot.errors import ImagineError
-from bot.i18n import describe_error, format_time, format_wait, translate
+from bot.i18n import describe_error, translate
+from bot.i18n.texts import accounts_text as shared_accounts_text
 
 EMBED_COLOUR = discord.Colour(0xF4900C)
 MAX_MESSAGE_CHARS = 2000
@@ -73,43 +73,9 @@ def prompt_note(result: GenerationResult, locale: str) -> str:
     return translate("result.used_as_written", locale)
 
 
-def quota_text(status: QuotaStatus, locale: str, now: datetime | None = None) -> str:
-    """Today's usage and what is left, as ``/quota`` shows it."""
-    if status.is_admin:
-        return translate("quota.unlimited", locale)
-    if status.daily_limit is None:
-        return translate("quota.status.no_daily", locale, used=status.used_today)
-    wait = (status.resets_at - (now or datetime.now(UTC))).total_seconds()
-    return translate(
-        "quota.status",
-        locale,
-        used=status.used_today,
-        limit=status.daily_limit,
-        remaining=status.remaining_today,
-        reset=format_time(status.resets_at),
-        wait=format_wait(wait, locale),
-    )
-
-
 def accounts_text(statuses: Sequence[AccountStatus], locale: str) -> str:
-    """Each account's state and today's usage (labels never contain tokens), as ``/accounts`` shows it."""
-    if not statuses:
-        return translate("accounts.none", locale)
-    lines = [translate("accounts.header", locale)]
-    for status in statuses:
-        until = translate("accounts.until", locale, time=format_time(status.until)) if status.until else ""
-        lines.append(
-            translate(
-                "accounts.row",
-                locale,
-                label=status.label,
-                state=translate(f"accounts.state.{status.health.value}", locale),
-                until=until,
-                images=status.images_today,
-                neurons=f"{status.neurons_today:.0f}",
-            )
-        )
-    return _clip("\n".join(lines), MAX_MESSAGE_CHARS)
+    """``/accounts``, clipped to Discord's message limit."""
+    return _clip(shared_accounts_text(statuses, locale), MAX_MESSAGE_CHARS)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -22,16 +22,15 @@ from bot.adapters.telegram.references import (
 from bot.adapters.telegram.replies import (
     ALERT_LIMIT,
     REROLL,
-    accounts_text,
     cut_to,
     help_text,
     parse_button,
-    quota_text,
 )
 from bot.core.models import GenerationRequest, UserRef
 from bot.core.service import ImageService
 from bot.errors import InvalidReference, NotPermitted
 from bot.i18n import describe_error, resolve_locale, translate
+from bot.i18n.texts import accounts_text, quota_text
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.core.models import AccountStatus, GenerationResult, Progress, ProgressStage, QuotaStatus
+from bot.core.models import GenerationResult, Progress, ProgressStage, QuotaStatus
 from bot.core.service import MAX_REFERENCES
-from bot.i18n import format_time, format_wait, translate
+from bot.i18n import translate
 
 #: Telegram counts a caption's visible text (after HTML parsing) in UTF-16 code units
 CAPTION_LIMIT = 1024
@@ -134,43 +132,3 @@ def help_text(quota: QuotaStatus, locale: str) -> str:
             per_minute=quota.minute_limit if quota.minute_limit is not None else "∞",
         )
     return translate("help.text", locale, max_refs=MAX_REFERENCES, limits=limits)
-
-
-def quota_text(quota: QuotaStatus, locale: str, now: datetime | None = None) -> str:
-    """Used today, remaining, and when the daily quota resets."""
-    if quota.is_admin:
-        return translate("quota.unlimited", locale)
-    if quota.daily_limit is None:
-        return translate("quota.status.no_daily", locale, used=quota.used_today)
-    wait = (quota.resets_at - (now or datetime.now(UTC))).total_seconds()
-    return translate(
-        "quota.status",
-        locale,
-        used=quota.used_today,
-        limit=quota.daily_limit,
-        remaining=quota.remaining_today,
-        reset=format_time(quota.resets_at),
-        wait=format_wait(wait, locale),
-    )
-
-
-def accounts_text(statuses: Sequence[AccountStatus], locale: str) -> str:
-    """One line per Cloudflare account: state, until when, today's images and neurons."""
-    if not statuses:
-        return translate("accounts.none", locale)
-    rows = [translate("accounts.header", locale)]
-    for status in statuses:
-        until = translate("accounts.until", locale, time=format_time(status.until)) if status.until else ""
-        rows.append(
-            translate(
-                "accounts.row",
-                locale,
-                label=status.label,
-                state=translate(f"accounts.state.{status.health.value}", locale),
-                until=until,
-                images=status.images_today,
-                neurons=f"{status.neurons_today:.0f}",
-            )
-            + (f" ({status.reason})" if status.reason else "")
-        )
-    return "\n".join(rows)
