@@ -90,6 +90,10 @@ class _Plan:
     references: tuple[bytes, ...]
     #: the user's prompt without flags or ratio suffix, as shown in replies and stored for re-rolls
     original: str
+    #: rewrite the prompt first (not for JSON prompts, --raw, or re-rolls, which reuse the final prompt)
+    optimise: bool = False
+    #: the user's seed; None picks a fresh one
+    seed: int | None = None
 
 
 class ImageService:
@@ -132,8 +136,7 @@ class ImageService:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
         plan = await self._plan(parsed, request.references)
-        optimise = not (parsed.raw or parsed.is_json)
-        return await self._run(request, plan, progress, optimise=optimise, seed=parsed.seed, started=started)
+        return await self._run(request, plan, progress, started)
 
     async def reroll(
         self, job_id: str, user: UserRef, progress: ProgressCallback | None = None, request_id: str = ""
@@ -152,7 +155,7 @@ class ImageService:
         request = GenerationRequest(
             user=user, text=job.original_prompt, request_id=request_id or new_request_id()
         )
-        return await self._run(request, plan, progress, optimise=False, seed=None, started=started)
+        return await self._run(request, plan, progress, started)
 
     async def quota(self, user: UserRef) -> QuotaStatus:
         return await self._limiter.quota(user.key, is_admin=self.is_admin(user))
@@ -180,7 +183,8 @@ class ImageService:
                 for data in references
             )
         )
-        return _Plan(parsed, model, size, steps, tuple(prepared), original=parsed.text)
+        optimise = not (parsed.raw or parsed.is_json)
+        return _Plan(parsed, model, size, steps, tuple(prepared), parsed.text, optimise, parsed.seed)
 
     def _choose_model(self, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
         """``FLUX_MODEL``, unless the request needs references or a size it cannot take."""
@@ -196,14 +200,7 @@ class ImageService:
         return model
 
     async def _run(
-        self,
-        request: GenerationRequest,
-        plan: _Plan,
-        progress: ProgressCallback | None,
-        *,
-        optimise: bool,
-        seed: int | None,
-        started: float,
+        self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
     ) -> GenerationResult:
         user = request.user
         current_request_id.set(request.request_id)
@@ -213,23 +210,14 @@ class ImageService:
         else:
             admission = await self._limiter.acquire(user.key, exempt=self.is_admin(user))
         try:
-            return await self._admitted(
-                request, plan, progress, optimise=optimise, seed=seed, started=started
-            )
+            return await self._admitted(request, plan, progress, started)
         except BaseException:
             # A failed generation does not count against the user's limits.
             await asyncio.shield(self._limiter.refund(admission))
             raise
 
     async def _admitted(
-        self,
-        request: GenerationRequest,
-        plan: _Plan,
-        progress: ProgressCallback | None,
-        *,
-        optimise: bool,
-        seed: int | None,
-        started: float,
+        self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
     ) -> GenerationResult:
         timings: dict[str, float] = {}
 
@@ -240,7 +228,7 @@ class ImageService:
             timings["queue_ms"] = _ms_since(started)
             try:
                 async with asyncio.timeout(self.config.deadline_seconds):
-                    return await self._generate(request, plan, progress, optimise, seed, timings, started)
+                    return await self._generate(request, plan, progress, timings, started)
             except TimeoutError:
                 raise UpstreamUnavailable(f"no image within {self.config.deadline_seconds:.0f}s") from None
 
@@ -249,20 +237,18 @@ class ImageService:
         request: GenerationRequest,
         plan: _Plan,
         progress: ProgressCallback | None,
-        optimise: bool,
-        seed: int | None,
         timings: dict[str, float],
         started: float,
     ) -> GenerationResult:
         prompt = OptimisedPrompt(plan.parsed.text, optimised=False)
-        if optimise and self._optimiser is not None:
+        if plan.optimise and self._optimiser is not None:
             await _notify(progress, Progress(ProgressStage.OPTIMISING))
             step = time.perf_counter()
             prompt = await self._optimiser.optimise(
                 plan.parsed.text, size=plan.size, request_id=request.request_id
             )
             timings["optimise_ms"] = _ms_since(step)
-        chosen_seed = seed if seed is not None else secrets.randbelow(SEED_RANGE)
+        chosen_seed = plan.seed if plan.seed is not None else secrets.randbelow(SEED_RANGE)
         job = ProviderJob(
             model=plan.model,
             prompt=prompt.text[: plan.model.max_prompt_chars],
