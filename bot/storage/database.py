@@ -24,9 +24,10 @@ class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
-        # aiosqlite runs statements from many coroutines on one thread; multi-statement transactions
-        # must not interleave, so they take this lock.
-        self._write_lock = asyncio.Lock()
+        # One connection serves every coroutine. A transaction spans several awaits, and any statement another
+        # coroutine ran meanwhile would join it (and vanish with its rollback): so every statement and every
+        # transaction takes this lock.
+        self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         """Create the directory if missing, connect, enable WAL and apply pending migrations."""
@@ -69,26 +70,37 @@ class Database:
             if version <= current:
                 continue
             log.info("applying database migration %d", version)
-            async with self.transaction():
+            async with self._lock:
                 await self.conn.executescript(
                     f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
                 )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Serialise a multi-statement unit of work; the caller issues BEGIN/COMMIT or a single statement."""
-        async with self._write_lock:
-            yield self.conn
+        """Run several statements as one unit: committed together, or rolled back together (also on cancel)."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await asyncio.shield(self.conn.execute("ROLLBACK"))
+                raise
+            await asyncio.shield(self.conn.execute("COMMIT"))
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement (atomic by itself in autocommit mode); returns the affected row count."""
-        async with self.conn.execute(sql, params) as cursor:
+        async with self._lock, self.conn.execute(sql, params) as cursor:
             return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int | None:
+        """Run one INSERT; returns the new row's id, or None when it inserted nothing."""
+        async with self._lock, self.conn.execute(sql, params) as cursor:
+            return cursor.lastrowid if cursor.rowcount == 1 else None

@@ -38,34 +38,28 @@ class JobStore:
     async def save(self, job: StoredJob) -> None:
         """Store a job and its (already normalised, small) reference images in one transaction."""
         async with self._db.transaction() as conn:
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                await conn.execute(
-                    f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        job.id,
-                        job.user_key,
-                        job.chat_id,
-                        job.original_prompt,
-                        job.final_prompt,
-                        int(job.is_json),
-                        job.negative,
-                        job.width,
-                        job.height,
-                        job.steps,
-                        job.model,
-                        job.seed,
-                        job.created_at,
-                    ),
-                )
-                await conn.executemany(
-                    "INSERT INTO job_references (job_id, position, data) VALUES (?, ?, ?)",
-                    [(job.id, position, data) for position, data in enumerate(job.references)],
-                )
-                await conn.execute("COMMIT")
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
+            await conn.execute(
+                f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.id,
+                    job.user_key,
+                    job.chat_id,
+                    job.original_prompt,
+                    job.final_prompt,
+                    int(job.is_json),
+                    job.negative,
+                    job.width,
+                    job.height,
+                    job.steps,
+                    job.model,
+                    job.seed,
+                    job.created_at,
+                ),
+            )
+            await conn.executemany(
+                "INSERT INTO job_references (job_id, position, data) VALUES (?, ?, ?)",
+                [(job.id, position, data) for position, data in enumerate(job.references)],
+            )
 
     async def get(self, job_id: str) -> StoredJob | None:
         row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))

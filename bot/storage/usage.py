@@ -44,8 +44,7 @@ class UsageLedger:
             "per_day": _UNLIMITED if per_day is None else per_day,
         }
         # One INSERT ... SELECT ... WHERE is atomic in SQLite, so concurrent requests cannot both pass the check.
-        async with self._db.conn.execute(_CONSUME, params) as cursor:
-            return cursor.lastrowid if cursor.rowcount == 1 else None
+        return await self._db.insert(_CONSUME, params)
 
     async def refund(self, event_id: int) -> None:
         """Give back an event (the generation failed)."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 from bot.core.clock import ManualClock, utc_day
@@ -69,3 +71,25 @@ async def test_usage_ledger_counts_refund_and_prune(db: Database) -> None:
     await ledger.refund(first)
     assert (await ledger.counts("u", now=1002.0, day="2026-11-21")).today == 1
     assert await ledger.prune(before_day="2026-11-22") == 1
+
+
+async def test_a_statement_never_joins_another_coroutines_transaction(db: Database) -> None:
+    """A rolled-back (e.g. cancelled) transaction must not take other coroutines' writes with it."""
+    ledger = UsageLedger(db)
+    consumed: asyncio.Task[int | None] | None = None
+    with contextlib.suppress(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO jobs (id, user_key, chat_id, original_prompt, final_prompt, is_json, "
+                "negative, width, height, steps, model, seed, created_at) "
+                "VALUES ('j', 'u', NULL, 'p', 'p', 0, NULL, 1, 1, NULL, 'm', 1, 0)"
+            )
+            consumed = asyncio.create_task(
+                ledger.try_consume("u", now=1000.0, day="2026-11-21", per_minute=None, per_day=None)
+            )
+            await asyncio.sleep(0.05)
+            assert not consumed.done()  # it waits for the transaction instead of joining it
+            raise RuntimeError("the job save fails")
+    assert consumed is not None and await consumed is not None
+    assert (await ledger.counts("u", now=1000.0, day="2026-11-21")).today == 1
+    assert await JobStore(db).get("j") is None  # the failed transaction itself was rolled back
