@@ -136,6 +136,9 @@ class ImageService:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
         plan = await self._plan(parsed, request.references)
+        # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be freed now
+        # rather than stay alive through the queue and the upstream call.
+        request = replace(request, references=())
         return await self._run(request, plan, progress, started)
 
     async def reroll(

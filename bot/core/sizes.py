@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 
 from bot.core.models import ImageSize, ModelSpec, ParsedPrompt
@@ -68,6 +69,8 @@ def _fit_model(size: ImageSize, model: ModelSpec) -> ImageSize:
     )
 
 
+# The search walks ~1,000 candidates; requests repeat a handful of (ratio, model, area) triples, so remember them.
+@lru_cache(maxsize=128)
 def _closest_size(aspect: float, model: ModelSpec, target_pixels: float) -> ImageSize:
     """The grid size within the model's limits and 2% of ``aspect`` whose area is nearest ``target_pixels``."""
     low = max(SIDE_MULTIPLE, -(-model.min_side // SIDE_MULTIPLE) * SIDE_MULTIPLE)

@@ -75,9 +75,17 @@ class ImagineFlow:
             return
 
         async def produce(progress: ProgressCallback) -> GenerationResult:
-            references = await self._downloader.fetch_all(attachments)
-            request = GenerationRequest(user=user, text=text, references=references, options=options)
-            return await self._service.generate(request, progress)
+            # Built inline, with no local name: once the core has shrunk the photos, nothing here keeps the
+            # originals (up to MAX_REFERENCE_MB each) alive while the image is generated.
+            return await self._service.generate(
+                GenerationRequest(
+                    user=user,
+                    text=text,
+                    references=await self._downloader.fetch_all(attachments),
+                    options=options,
+                ),
+                progress,
+            )
 
         if await _defer(interaction, ephemeral=False):
             await self._run(PublicThinking(interaction, user.locale), produce)

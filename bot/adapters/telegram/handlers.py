@@ -120,8 +120,11 @@ class TelegramHandlers:
             log.warning("reference download failed: %s", exc)
             await self._delivery.reply(origin, translate("reference.download_failed", origin.locale))
             return
-        request = GenerationRequest(user=origin.user, text=prompt, references=references)
-        await self._delivery.run(origin, lambda progress: self._service.generate(request, progress))
+        # Handed over, not kept: once the core has shrunk the photos, nothing here holds the originals
+        # (up to MAX_REFERENCE_MB each) while the image is generated.
+        handover = [GenerationRequest(user=origin.user, text=prompt, references=references)]
+        del references
+        await self._delivery.run(origin, lambda progress: self._service.generate(handover.pop(), progress))
 
     # ---- /help, /quota, /accounts -------------------------------------------------------------
 
