@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil  # type: ignore[import-untyped, unused-ignore]  # no stubs in the dev extras
+import psutil
 from PIL import Image, ImageFilter
 
 from bench.common import FixedLatencyProvider, Row, bench_settings
