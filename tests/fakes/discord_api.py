@@ -32,6 +32,7 @@ from tests.fakes.discord_gateway import (
     iso_now,
     user_payload,
 )
+from tests.fakes.loopback import serve_on_loopback
 
 DEFAULT_TOKEN = "fake-discord-bot-token"
 DEFAULT_APP_ID = "1100000000000000001"
@@ -224,11 +225,7 @@ class FakeDiscord(InteractionDriver):
     async def __aenter__(self) -> FakeDiscord:
         app = web.Application(middlewares=[_make_recorder(self)])
         app.add_routes(self._routes())
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve_on_loopback(app)
         self.base_url = f"http://127.0.0.1:{port}"
         self.gateway.url = f"ws://127.0.0.1:{port}/gateway"
         return self

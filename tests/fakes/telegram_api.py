@@ -22,6 +22,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes.loopback import serve_on_loopback
 from tests.fakes.telegram_methods import BotApiMethods, Signal
 from tests.fakes.telegram_objects import (
     ALICE,
@@ -97,11 +98,7 @@ class FakeTelegramBotAPI(BotApiMethods):
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._on_method)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._on_file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+        self._runner, self._port = await serve_on_loopback(app, shutdown_timeout=1.0)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -33,6 +33,7 @@ from aiohttp import BodyPartReader, web
 from PIL import Image
 
 from tests.fakes.llm import chat_completion
+from tests.fakes.loopback import serve_on_loopback
 
 # --- behaviours ----------------------------------------------------------------------------------
 
@@ -255,12 +256,8 @@ class FakeWorkersAI:
         app.router.add_post("/client/v4/accounts/{account_id}/ai/v1/chat/completions", self._chat)
         app.router.add_get("/client/v4/accounts/{account_id}/tokens/verify", self._verify_account)
         app.router.add_get("/client/v4/user/tokens/verify", self._verify_user)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}/client/v4"
+        self._runner, port = await serve_on_loopback(app)
+        self.base_url = f"http://127.0.0.1:{port}/client/v4"
 
     def release(self) -> None:
         """Wake every call sleeping in a ``timeout``/``ok(delay)`` behaviour (it then answers at once)."""
