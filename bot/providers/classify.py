@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import httpx
+
 from bot.providers.base import FailureKind, UpstreamFailure
 
 _BY_CODE: dict[int, FailureKind] = {
@@ -164,3 +166,14 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if seconds != seconds:  # NaN
         return None
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
+
+
+def malformed_answer(response: httpx.Response, problem: str) -> UpstreamFailure:
+    """A 2xx answer we cannot use (not JSON, no image...): transient, so the next account is tried."""
+    content_type = response.headers.get("content-type", "-")[:60]
+    return UpstreamFailure(
+        FailureKind.TRANSIENT,
+        f"HTTP {response.status_code}: {problem} ({len(response.content)} bytes, {content_type})",
+        status=response.status_code,
+        upstream_request_id=response.headers.get("cf-ai-req-id"),
+    )

@@ -18,7 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.providers.base import FailureKind, UpstreamFailure
-from bot.providers.classify import classify_failure
+from bot.providers.classify import classify_failure, malformed_answer
 from bot.providers.workers_ai import WorkersAIClient
 
 if TYPE_CHECKING:
@@ -63,9 +63,9 @@ def chat_answer_text(response: httpx.Response) -> str:
     try:
         document = json.loads(response.content)
     except (ValueError, RecursionError):
-        raise _malformed(response, "answer is not JSON") from None
+        raise malformed_answer(response, "answer is not JSON") from None
     if not isinstance(document, dict):
-        raise _malformed(response, "answer is not a JSON object")
+        raise malformed_answer(response, "answer is not a JSON object")
     if document.get("success") is False or "error" in document:  # an error envelope with a 200 status
         raise classify_failure(response.status_code, response.content, response.headers)
     choices = document.get("choices")
@@ -77,7 +77,7 @@ def chat_answer_text(response: httpx.Response) -> str:
     result = document.get("result")  # Workers AI's native envelope, should a gateway answer with it
     if isinstance(result, dict) and isinstance(result.get("response"), str):
         return str(result["response"])
-    raise _malformed(response, "answer without choices[0].message.content")
+    raise malformed_answer(response, "answer without choices[0].message.content")
 
 
 def _text_of(content: object) -> str | None:
@@ -89,15 +89,6 @@ def _text_of(content: object) -> str | None:
         texts = [part.get("text") for part in content if isinstance(part, dict)]
         return "".join(text for text in texts if isinstance(text, str))
     return None
-
-
-def _malformed(response: httpx.Response, problem: str) -> UpstreamFailure:
-    content_type = response.headers.get("content-type", "-")[:60]
-    return UpstreamFailure(
-        FailureKind.TRANSIENT,
-        f"HTTP {response.status_code}: {problem} ({len(response.content)} bytes, {content_type})",
-        status=response.status_code,
-    )
 
 
 class ExternalChat:

@@ -17,7 +17,7 @@ import httpx
 from bot.core.models import ModelSpec, ProviderImage, ProviderJob
 from bot.providers.base import FailureKind, TokenCheck, TokenState, UpstreamFailure
 from bot.providers.catalogue import FLUX2, SCHNELL
-from bot.providers.classify import classify_failure
+from bot.providers.classify import classify_failure, malformed_answer
 from bot.settings import AccountConfig
 
 logger = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def _image_from(response: httpx.Response) -> ProviderImage:
         body = _base64_image(response)
         mime = sniff_image_mime(body)
         if mime is None:
-            raise _malformed(response, "result.image is not a PNG, JPEG or WebP image")
+            raise malformed_answer(response, "result.image is not a PNG, JPEG or WebP image")
     return ProviderImage(
         data=body,
         mime=mime,
@@ -224,19 +224,19 @@ def _image_from(response: httpx.Response) -> ProviderImage:
 def _base64_image(response: httpx.Response) -> bytes:
     document = _json_document(response.content)
     if document is None:
-        raise _malformed(response, "answer is neither an image nor JSON")
+        raise malformed_answer(response, "answer is neither an image nor JSON")
     if document.get("success") is False:
         raise classify_failure(response.status_code, response.content, response.headers)
     result = document.get("result")
     encoded = result.get("image") if isinstance(result, dict) else None
     if not isinstance(encoded, str) or not encoded:
-        raise _malformed(response, "JSON answer without result.image")
+        raise malformed_answer(response, "JSON answer without result.image")
     if encoded.startswith("data:"):
         encoded = encoded.partition(",")[2]
     try:
         return base64.b64decode(encoded)
     except (binascii.Error, ValueError):
-        raise _malformed(response, "result.image is not valid base64") from None
+        raise malformed_answer(response, "result.image is not valid base64") from None
 
 
 def _json_document(content: bytes) -> dict[str, Any] | None:
@@ -250,16 +250,6 @@ def _json_document(content: bytes) -> dict[str, Any] | None:
 def _json_result(content: bytes) -> dict[str, Any]:
     result = (_json_document(content) or {}).get("result")
     return result if isinstance(result, dict) else {}
-
-
-def _malformed(response: httpx.Response, problem: str) -> UpstreamFailure:
-    content_type = response.headers.get("content-type", "-")[:60]
-    return UpstreamFailure(
-        FailureKind.TRANSIENT,
-        f"HTTP {response.status_code}: {problem} ({len(response.content)} bytes, {content_type})",
-        status=response.status_code,
-        upstream_request_id=response.headers.get("cf-ai-req-id"),
-    )
 
 
 def _scrubbed(failure: UpstreamFailure, account: AccountConfig) -> UpstreamFailure:
