@@ -5,18 +5,36 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 from bot.errors import QueueFull
 
 OnQueued = Callable[[int], Awaitable[None]]
 
 
-@dataclass
-class _UserLine:
-    slots: asyncio.Semaphore
-    waiting: int = 0
-    holders: int = field(default=0)
+class _Line:
+    """A semaphore that counts who waits on it, so each waiter can be told its position."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = asyncio.Semaphore(slots)
+        self.waiting = 0
+
+    async def enter(self, on_queued: OnQueued | None) -> None:
+        if not self.slots.locked():
+            await self.slots.acquire()
+            return
+        self.waiting += 1
+        try:
+            if on_queued is not None:
+                await on_queued(self.waiting)
+            await self.slots.acquire()
+        finally:
+            self.waiting -= 1
+
+
+class _UserLine(_Line):
+    def __init__(self, slots: int) -> None:
+        super().__init__(slots)
+        self.holders = 0
 
 
 class JobQueue:
@@ -25,8 +43,7 @@ class JobQueue:
     def __init__(self, *, per_user: int, max_waiting_per_user: int, global_limit: int) -> None:
         self._per_user = per_user
         self._max_waiting = max_waiting_per_user
-        self._global = asyncio.Semaphore(global_limit)
-        self._global_waiting = 0
+        self._global = _Line(global_limit)
         self._users: dict[str, _UserLine] = {}
 
     def check_room(self, user_key: str) -> None:
@@ -38,50 +55,26 @@ class JobQueue:
     @property
     def waiting(self) -> int:
         """Jobs admitted but not yet running (all users)."""
-        return self._global_waiting + sum(line.waiting for line in self._users.values())
+        return self._global.waiting + sum(line.waiting for line in self._users.values())
 
     @asynccontextmanager
     async def slot(self, user_key: str, on_queued: OnQueued | None = None) -> AsyncIterator[None]:
         """Hold a running slot for the body; waits (reporting the position) when the user or the bot is busy."""
         self.check_room(user_key)
-        line = self._users.setdefault(user_key, _UserLine(asyncio.Semaphore(self._per_user)))
+        line = self._users.setdefault(user_key, _UserLine(self._per_user))
         holds_user_slot = False
         try:
-            await self._acquire_user(line, on_queued)
+            await line.enter(on_queued)
+            line.holders += 1
             holds_user_slot = True
-            await self._acquire_global(on_queued)
+            await self._global.enter(on_queued)
             try:
                 yield
             finally:
-                self._global.release()
+                self._global.slots.release()
         finally:
             if holds_user_slot:
                 line.holders -= 1
                 line.slots.release()
             if line.holders == 0 and line.waiting == 0:
                 self._users.pop(user_key, None)
-
-    async def _acquire_user(self, line: _UserLine, on_queued: OnQueued | None) -> None:
-        if line.slots.locked():
-            line.waiting += 1
-            try:
-                if on_queued is not None:
-                    await on_queued(line.waiting)
-                await line.slots.acquire()
-            finally:
-                line.waiting -= 1
-        else:
-            await line.slots.acquire()
-        line.holders += 1
-
-    async def _acquire_global(self, on_queued: OnQueued | None) -> None:
-        if self._global.locked():
-            self._global_waiting += 1
-            try:
-                if on_queued is not None:
-                    await on_queued(self._global_waiting)
-                await self._global.acquire()
-            finally:
-                self._global_waiting -= 1
-        else:
-            await self._global.acquire()
