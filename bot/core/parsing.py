@@ -69,16 +69,7 @@ def parse_prompt(text: str, options: PromptOptions = _NO_OPTIONS) -> ParsedPromp
         prompt = _apply_flags(stripped, found)
     _apply_options(options, found)
     _check_prompt(prompt)
-    return ParsedPrompt(
-        text=prompt,
-        is_json=is_json,
-        ratio=found.ratio,
-        size=found.size,
-        seed=found.seed,
-        steps=found.steps,
-        negative=found.negative,
-        raw=found.raw,
-    )
+    return ParsedPrompt(text=prompt, is_json=is_json, **vars(found))
 
 
 def normalise_ratio(text: str) -> str:
