@@ -1,4 +1,4 @@
-"""The prompt-optimisation hook. The service calls it; an LLM-backed implementation plugs in here."""
+"""The prompt-optimisation hook. With no optimiser configured the service uses prompts as written."""
 
 from __future__ import annotations
 
@@ -20,10 +20,3 @@ class PromptOptimiser(Protocol):
     """Rewrites a prompt for the image model. Must never raise and never take longer than its own timeout."""
 
     async def optimise(self, prompt: str, *, size: ImageSize, request_id: str) -> OptimisedPrompt: ...
-
-
-class NoOptimiser:
-    """Optimisation off: the prompt is used as written."""
-
-    async def optimise(self, prompt: str, *, size: ImageSize, request_id: str) -> OptimisedPrompt:
-        return OptimisedPrompt(prompt, optimised=False)

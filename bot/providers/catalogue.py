@@ -65,16 +65,6 @@ _CATALOGUE: dict[str, ModelSpec] = {
     )
 }
 
-#: models that take ``input_image_0..3``
-REFERENCE_CAPABLE: frozenset[str] = frozenset(
-    name for name, spec in _CATALOGUE.items() if spec.max_references
-)
-
-
-def known_models() -> tuple[str, ...]:
-    """Every model id the catalogue describes, for ``doctor`` and help texts."""
-    return tuple(_CATALOGUE)
-
 
 def model_spec(name: str) -> ModelSpec:
     """The spec for a model id; a bare name (``flux-2-dev``) matches the full id; unknown ids are inferred."""
@@ -94,8 +84,3 @@ def _inferred_spec(name: str) -> ModelSpec:
     if "schnell" in name:
         return ModelSpec(name=name, family=SCHNELL, accepts_size=False, accepts_seed=False)
     return ModelSpec(name=name, family=LEONARDO, max_side=2048)
-
-
-def supports_references(name: str) -> bool:
-    """Whether the model takes reference images at all."""
-    return model_spec(name).max_references > 0

@@ -64,12 +64,6 @@ class UsageLedger:
             return UsageCounts(0, 0, None)
         return UsageCounts(this_minute=int(row[0]), today=int(row[1]), oldest_in_minute=row[2])
 
-    async def reset_user(self, user_key: str, *, day: str) -> int:
-        """Forget a user's events of ``day`` (admin reset); returns how many were removed."""
-        return await self._db.execute(
-            "DELETE FROM usage_events WHERE user_key = ? AND day = ?", (user_key, day)
-        )
-
     async def prune(self, *, before_day: str) -> int:
         """Drop events of days before ``before_day``; the limits never look at them again."""
         return await self._db.execute("DELETE FROM usage_events WHERE day < ?", (before_day,))
