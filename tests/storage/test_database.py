@@ -68,15 +68,29 @@ async def test_usage_ledger_counts_refund_and_prune(db: Database) -> None:
     assert await ledger.try_consume("u", now=1002.0, day="2026-11-21", per_minute=2, per_day=None) is None
     counts = await ledger.counts("u", now=1002.0, day="2026-11-21")
     assert (counts.this_minute, counts.today, counts.oldest_in_minute) == (2, 2, 1000.0)
-    await ledger.refund(first)
+    await ledger.refund(*first)
     assert (await ledger.counts("u", now=1002.0, day="2026-11-21")).today == 1
     assert await ledger.prune(before_day="2026-11-22") == 1
+
+
+async def test_usage_ledger_consumes_a_count_all_or_none(db: Database) -> None:
+    ledger = UsageLedger(db)
+    day = "2026-11-21"
+    three = await ledger.try_consume("u", now=1000.0, day=day, per_minute=None, per_day=4, count=3)
+    assert three is not None and len(set(three)) == 3
+    # two more would make five: refused whole, nothing recorded
+    assert await ledger.try_consume("u", now=1001.0, day=day, per_minute=None, per_day=4, count=2) is None
+    assert (await ledger.counts("u", now=1001.0, day=day)).today == 3
+    last = await ledger.try_consume("u", now=1001.0, day=day, per_minute=None, per_day=4, count=1)
+    assert last is not None and len(last) == 1
+    await ledger.refund(*three[:2])
+    assert (await ledger.counts("u", now=1001.0, day=day)).today == 2
 
 
 async def test_a_statement_never_joins_another_coroutines_transaction(db: Database) -> None:
     """A rolled-back (e.g. cancelled) transaction must not take other coroutines' writes with it."""
     ledger = UsageLedger(db)
-    consumed: asyncio.Task[int | None] | None = None
+    consumed: asyncio.Task[tuple[int, ...] | None] | None = None
     with contextlib.suppress(RuntimeError):
         async with db.transaction() as conn:
             await conn.execute(

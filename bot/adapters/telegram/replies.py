@@ -6,8 +6,8 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.core import MAX_REFERENCES
 from bot.core.models import GenerationResult, Progress, ProgressStage, QuotaStatus
-from bot.core.service import MAX_REFERENCES
 from bot.i18n import translate
 
 #: Telegram counts a caption's visible text (after HTML parsing) in UTF-16 code units
