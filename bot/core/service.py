@@ -11,12 +11,13 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 
 from bot.core.accounts import AccountPool, Served
 from bot.core.admission import Admission
 from bot.core.clock import Clock
+from bot.core.decode_budget import DecodeBudget
 from bot.core.limits import AccessPolicy, RateLimiter, UsageSlots
 from bot.core.models import (
     AccountStatus,
@@ -49,7 +50,7 @@ from bot.errors import (
 from bot.logs import current_request_id
 from bot.providers.base import FailureKind, ImageProvider, UpstreamFailure
 from bot.providers.catalogue import model_spec
-from bot.providers.references import normalise_reference
+from bot.providers.references import decode_cost, normalise_reference
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class ServiceConfig:
     num_steps: int | None = None
     megapixels: float = 1.0
     max_reference_bytes: int = 10 * 1024 * 1024
+    decode_memory_bytes: int = 128 * 1024 * 1024
     max_transient_attempts: int = 3
     deadline_seconds: float = 180.0
 
@@ -79,6 +81,7 @@ class ServiceConfig:
             num_steps=settings.flux_num_steps,
             megapixels=settings.image_megapixels,
             max_reference_bytes=int(settings.max_reference_mb * 1024 * 1024),
+            decode_memory_bytes=int(settings.reference_decode_memory_mb * 1024 * 1024),
             max_transient_attempts=settings.max_transient_attempts,
             deadline_seconds=settings.generation_deadline_seconds,
         )
@@ -127,6 +130,7 @@ class ImageService:
         self._clock = clock
         # None: optimisation is off, and no "optimising" stage is reported to the user
         self._optimiser = optimiser
+        self._decode_budget = DecodeBudget(config.decode_memory_bytes)
 
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
@@ -174,10 +178,20 @@ class ImageService:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
         plan = self._plan(parsed, len(request.references))
-        if admission is not None:
-            return await self._run(request, plan, progress, started, admission)
-        async with self.admission(request.user, bypass_limits=request.bypass_limits) as own:
-            return await self._run(request, plan, progress, started, own)
+        current_request_id.set(request.request_id)
+        async with AsyncExitStack() as stack:
+            if admission is None:
+                own = self.admission(request.user, bypass_limits=request.bypass_limits)
+                admission = await stack.enter_async_context(own)
+            slot = await stack.enter_async_context(self._one_image(admission, request.user))
+            if request.references:
+                plan = replace(plan, references=await self._prepare_references(request.references))
+                # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be
+                # freed now rather than stay alive through the queue and the upstream call. (This frame holds
+                # the only other reference to the request, so the rebinding happens here, not in a callee.)
+                request = replace(request, references=())
+            result = await self._admitted(request, plan, progress, started)
+        return replace(result, usage_ids=slot.event_ids)
 
     async def reroll(
         self,
@@ -201,10 +215,13 @@ class ImageService:
         request = GenerationRequest(
             user=user, text=job.original_prompt, request_id=request_id or new_request_id()
         )
-        if admission is not None:
-            return await self._run(request, plan, progress, started, admission)
-        async with self.admission(user) as own:
-            return await self._run(request, plan, progress, started, own)
+        current_request_id.set(request.request_id)
+        async with AsyncExitStack() as stack:
+            if admission is None:
+                admission = await stack.enter_async_context(self.admission(user))
+            slot = await stack.enter_async_context(self._one_image(admission, user))
+            result = await self._admitted(request, plan, progress, started)
+        return replace(result, usage_ids=slot.event_ids)
 
     async def refund_undelivered(self, result: GenerationResult) -> None:
         """Hand back the image of ``result`` to the user's limits: it was made but could not be delivered."""
@@ -235,14 +252,22 @@ class ImageService:
         return _Plan(parsed, model, size, steps, (), parsed.text, optimise, parsed.seed)
 
     async def _prepare_references(self, references: tuple[bytes, ...]) -> tuple[bytes, ...]:
-        """Decode and shrink each reference (admitted requests only: decoding is the expensive part)."""
-        prepared = await asyncio.gather(
-            *(
-                asyncio.to_thread(normalise_reference, data, max_bytes=self.config.max_reference_bytes)
-                for data in references
-            )
+        """Decode and shrink each reference (admitted requests only: decoding is the expensive part).
+
+        Every header is read before any pixel is decoded, so one refused file costs the others nothing.
+        """
+        limit, budget = self.config.max_reference_bytes, self._decode_budget
+        costs = await asyncio.to_thread(
+            lambda: [decode_cost(data, max_bytes=limit, budget=budget.total_bytes) for data in references]
         )
-        return tuple(prepared)
+        return tuple(await asyncio.gather(*map(self._prepare_reference, references, costs)))
+
+    async def _prepare_reference(self, data: bytes, cost: int) -> bytes:
+        """One reference, decoded once its peak memory fits the budget."""
+        async with self._decode_budget.reserve(cost):
+            return await _to_thread_to_the_end(
+                normalise_reference, data, max_bytes=self.config.max_reference_bytes
+            )
 
     def _choose_model(self, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
         """``FLUX_MODEL``, unless the request needs references or a size it cannot take."""
@@ -257,28 +282,15 @@ class ImageService:
             return fallback
         return model
 
-    async def _run(
-        self,
-        request: GenerationRequest,
-        plan: _Plan,
-        progress: ProgressCallback | None,
-        started: float,
-        admission: Admission,
-    ) -> GenerationResult:
-        current_request_id.set(request.request_id)
-        slot = admission.take(request.user)
+    @asynccontextmanager
+    async def _one_image(self, admission: Admission, user: UserRef) -> AsyncIterator[UsageSlots]:
+        """Take one admitted image for the body; hand it back if the body fails (failures are not counted)."""
+        slot = admission.take(user)
         try:
-            if request.references:
-                plan = replace(plan, references=await self._prepare_references(request.references))
-                # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be
-                # freed now rather than stay alive through the queue and the upstream call.
-                request = replace(request, references=())
-            result = await self._admitted(request, plan, progress, started)
+            yield slot
         except BaseException:
-            # A failed generation does not count against the user's limits.
             await _quietly(self._limiter.refund(slot), "refunding a failed generation")
             raise
-        return replace(result, usage_ids=slot.event_ids)
 
     async def _admitted(
         self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
@@ -396,6 +408,17 @@ def _user_error(failure: UpstreamFailure) -> Exception:
             "One of the reference images could not be read by the model.", code="unreadable"
         )
     return UpstreamRejected(failure.detail)
+
+
+async def _to_thread_to_the_end(function: Callable[..., bytes], *args: object, **kwargs: object) -> bytes:
+    """``asyncio.to_thread``, but a cancelled caller still waits for the thread: a decode cannot be stopped,
+    and the memory it holds must stay counted in the budget until it is really freed."""
+    work = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
 
 
 async def _quietly(work: Awaitable[None], what: str) -> None:

@@ -310,3 +310,17 @@ async def test_an_undelivered_image_is_not_counted(make_app: AppFactory) -> None
         await app.service.refund_undelivered(result)
         assert (await app.service.quota(ALICE)).used_today == 0
         await app.service.generate(request("delivered this time"))
+
+
+async def test_a_reference_over_the_decode_budget_is_refused_by_its_header_and_not_counted(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
+    from bench.hostile import progressive_cmyk_jpeg
+
+    hostile = progressive_cmyk_jpeg(2000)  # ~0.1 MB; decoding it would hold 32 MB of DCT coefficients
+    async with make_app(REFERENCE_DECODE_MEMORY_MB="16", RATE_LIMIT_PER_DAY="5") as app:
+        with pytest.raises(InvalidReference) as refused:
+            await app.service.generate(request("the same, at night", references=(png(64, 64), hostile)))
+        quota = await app.service.quota(ALICE)
+    assert refused.value.code == "too_many_pixels"
+    assert quota.used_today == 0 and fake.calls == []
