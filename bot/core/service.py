@@ -160,6 +160,10 @@ class ImageService:
         )
         return await self._run(request, plan, progress, started)
 
+    async def history(self, user: UserRef, limit: int = 50) -> list[StoredJob]:
+        """The user's latest jobs, newest first (the web page's history)."""
+        return await self._jobs.recent_for_user(user.key, limit)
+
     async def quota(self, user: UserRef) -> QuotaStatus:
         return await self._limiter.quota(user.key, is_admin=self.is_admin(user))
 

@@ -4,7 +4,7 @@
 
 const T = JSON.parse(document.getElementById("texts").textContent);
 const $ = (id) => document.getElementById(id);
-const state = { csrf: "", ratio: "1:1", ratios: [], maxRefs: 4, refs: [], current: null, busy: false };
+const state = { csrf: "", ratio: "1:1", ratios: [], maxRefs: 4, refs: [], current: null, busy: false, seen: new Set() };
 
 function t(key, params = {}) {
   return (T[key] || key).replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
@@ -205,14 +205,15 @@ $("compose").addEventListener("submit", (event) => {
 
 // --- generating, with live progress over server-sent events ----------------------------------------
 
-const STAGES = ["queued", "optimising", "generating", "done"];
-
 function markStage(stage) {
-  const reached = STAGES.indexOf(stage);
+  // Only the stages the server reported are ticked: a re-roll skips "polishing", a free queue skips "in line".
+  state.seen.add(stage);
   for (const item of $("stages").children) {
-    const index = STAGES.indexOf(item.dataset.stage);
-    item.classList.toggle("done", index < reached || stage === "done");
-    item.classList.toggle("active", index === reached && stage !== "done");
+    const name = item.dataset.stage;
+    const active = name === stage && stage !== "done";
+    item.classList.toggle("active", active);
+    item.classList.toggle("done", state.seen.has(name) && !active);
+    item.classList.toggle("skipped", stage === "done" && !state.seen.has(name));
   }
 }
 
@@ -226,7 +227,8 @@ async function run(path, body) {
   if (state.busy) return;
   composeError("");
   setBusy(true);
-  for (const item of $("stages").children) item.classList.remove("done", "active");
+  state.seen = new Set();
+  for (const item of $("stages").children) item.classList.remove("done", "active", "skipped");
   show($("stages"), true);
   $("status").textContent = "";
   let finished = false;
@@ -288,6 +290,7 @@ async function readEvents(response, onEvent) {
 }
 
 function showResult(job) {
+  if (!job.image_url) return;
   state.current = job;
   const img = $("image");
   img.src = job.image_url;
@@ -347,11 +350,19 @@ async function loadHistory() {
 function historyItem(job) {
   const item = document.createElement("li");
   item.dataset.job = job.id;
-  const img = document.createElement("img");
-  img.src = job.image_url;
-  img.alt = job.prompt;
-  img.loading = "lazy";
-  img.addEventListener("click", () => showResult(job));
+  let img;
+  if (job.image_url) {
+    img = document.createElement("img");
+    img.src = job.image_url;
+    img.alt = job.prompt;
+    img.loading = "lazy";
+    img.addEventListener("click", () => showResult(job));
+  } else {
+    // made in a chat, or expired from the image store: the record (and its re-roll) is still there
+    img = document.createElement("div");
+    img.className = "placeholder";
+    img.textContent = t("web.history.no_image");
+  }
   const info = document.createElement("div");
   info.className = "info";
   const prompt = document.createElement("div");
@@ -366,7 +377,8 @@ function historyItem(job) {
   details.append(summary, final);
   const facts = document.createElement("div");
   facts.className = "facts";
-  facts.textContent = `${job.width} × ${job.height} · ${t("result.seed")} ${job.seed} · ${job.model}`;
+  facts.textContent = `${job.width} × ${job.height} · ${t("result.seed")} ${job.seed} · ${shortModel(job.model)}`;
+  facts.title = job.model;
   info.append(prompt, details, facts);
   const buttons = document.createElement("div");
   buttons.className = "buttons";
@@ -383,6 +395,10 @@ function historyItem(job) {
   buttons.append(again, reuse);
   item.append(img, info, buttons);
   return item;
+}
+
+function shortModel(name) {
+  return name.split("/").pop();
 }
 
 async function loadAccounts() {
@@ -412,7 +428,8 @@ async function loadAccounts() {
     meter.appendChild(fill);
     const note = document.createElement("div");
     note.className = "account-note";
-    note.textContent = t("web.accounts.neurons", { used: Math.round(account.neurons), limit: free })
+    const number = new Intl.NumberFormat(document.documentElement.lang);
+    note.textContent = t("web.accounts.neurons", { used: number.format(Math.round(account.neurons)), limit: number.format(free) })
       + (account.note ? ` · ${account.note}` : "");
     item.append(head, meter, note);
     return item;
