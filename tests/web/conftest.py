@@ -134,7 +134,7 @@ def _serve(tmp: Path, ready: Future[LiveApp], stop: threading.Event, env: dict[s
             sock.bind(("127.0.0.1", 0))
             server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="off"))
             serving = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started:
+            while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
                 await asyncio.sleep(0.01)
             port = sock.getsockname()[1]
             loop = asyncio.get_running_loop()
@@ -156,7 +156,9 @@ def _serve(tmp: Path, ready: Future[LiveApp], stop: threading.Event, env: dict[s
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     ready: Future[LiveApp] = Future()
     stop = threading.Event()
-    thread = threading.Thread(target=_serve, args=(tmp_path_factory.mktemp("web"), ready, stop, {}), daemon=True)
+    thread = threading.Thread(
+        target=_serve, args=(tmp_path_factory.mktemp("web"), ready, stop, {}), daemon=True
+    )
     thread.start()
     try:
         yield ready.result(timeout=30)
@@ -172,8 +174,6 @@ def browser() -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
-
-
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,8 @@ re-roll, reuse the seed, find it all in the history, at desktop and phone width.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -61,9 +59,11 @@ def wait_for_result(driver: webdriver.Chrome, previous_seed: str = "") -> str:
     wait_for(
         driver,
         "a new result",
-        lambda d: d.find_element(By.ID, "meta").is_displayed()
-        and text_of(d, "meta-seed") not in ("", previous_seed)
-        and d.execute_script("return document.getElementById('image').complete"),
+        lambda d: (
+            d.find_element(By.ID, "meta").is_displayed()
+            and text_of(d, "meta-seed") not in ("", previous_seed)
+            and d.execute_script("return document.getElementById('image').complete")
+        ),
     )
     return text_of(driver, "meta-seed")
 
@@ -150,13 +150,18 @@ def test_a_new_user_signs_in_generates_rerolls_and_finds_it_all_in_the_history(
     first_item.find_element(By.CSS_SELECTOR, ".history-reuse").click()
     assert driver.find_element(By.ID, "seed").get_attribute("value") == seed
     assert driver.find_element(By.ID, "prompt").get_attribute("value") == "a lighthouse in a storm"
-    assert driver.find_element(By.CSS_SELECTOR, '#ratios [data-ratio="16:9"]').get_attribute("aria-checked") == "true"
+    assert (
+        driver.find_element(By.CSS_SELECTOR, '#ratios [data-ratio="16:9"]').get_attribute("aria-checked")
+        == "true"
+    )
     driver.find_element(By.ID, "generate").click()
     reused_seed = wait_for_result(driver, reroll_seed)
     assert reused_seed == seed
 
     # All of them in the history, newest first, with prompt, final prompt, size, seed and model.
-    wait_for(driver, "four in the history", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history li")) == 4)
+    wait_for(
+        driver, "four in the history", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history li")) == 4
+    )
     facts = [e.get_attribute("textContent") for e in driver.find_elements(By.CSS_SELECTOR, "#history .facts")]
     assert facts[0].startswith("1360 × 768 · Seed " + seed)
     assert facts[1].startswith("1360 × 768 · Seed " + reroll_seed)

@@ -55,7 +55,9 @@ async def stream_generation(
     while True:
         getter = asyncio.ensure_future(events.get())
         try:
-            done, _ = await asyncio.wait({getter, task}, timeout=KEEP_ALIVE_SECONDS, return_when="FIRST_COMPLETED")
+            done, _ = await asyncio.wait(
+                {getter, task}, timeout=KEEP_ALIVE_SECONDS, return_when="FIRST_COMPLETED"
+            )
         finally:
             if not getter.done():
                 getter.cancel()

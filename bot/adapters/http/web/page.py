@@ -50,13 +50,12 @@ class Page:
 
     def render(self, locale: str, *, max_references: int) -> str:
         """The page in ``locale``: no key, no session data, the same for every visitor speaking that language."""
+
         def t(key: str, **params: object) -> str:
             return translate(key, locale, **params)
 
         texts = {key: CATALOGUES[locale].get(key) or CATALOGUES["en"][key] for key in _SCRIPT_KEYS}
-        return self._template.render(
-            lang=locale, t=t, texts=texts, max_references=max_references
-        )
+        return self._template.render(lang=locale, t=t, texts=texts, max_references=max_references)
 
 
 def browser_locale(accept_language: str | None) -> str:

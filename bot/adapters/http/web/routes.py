@@ -11,29 +11,41 @@ import asyncio
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from bot.adapters.http.web.generation import stream_generation
 from bot.adapters.http.web.page import Page, browser_locale
 from bot.adapters.http.web.security import CSRF_HEADER, SECURITY_HEADERS, is_same_site_request
 from bot.adapters.http.web.sessions import COOKIE_NAME, SessionSigner, WebSession
-from bot.core.models import GenerationRequest, GenerationResult, ImageSize, ParsedPrompt, PromptOptions, UserRef
+from bot.core.models import (
+    GenerationRequest,
+    GenerationResult,
+    ImageSize,
+    ParsedPrompt,
+    PromptOptions,
+    UserRef,
+)
+from bot.core.parsing import MAX_SEED
 from bot.core.service import MAX_REFERENCES, ImageService
 from bot.core.sizes import resolve_size
-from bot.core.parsing import MAX_SEED
 from bot.errors import ImagineError, InvalidReference, InvalidRequest, NotPermitted
 from bot.i18n import describe_error, translate
 from bot.i18n.texts import reference_too_large
 from bot.providers.catalogue import model_spec
 
+R = TypeVar("R", bound=Response)
+
 RATIO_PRESETS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3")
 #: Workers AI's daily free allocation per account; the accounts panel draws today's use against it
 FREE_NEURONS_PER_DAY = 10_000
 HISTORY_LIMIT = 60
+#: parts beyond this are not even parsed (the page sends at most MAX_REFERENCES)
+_MAX_FILES = 8
 
 
 class ResultImages(Protocol):
@@ -103,13 +115,25 @@ def web_router(context: WebContext) -> APIRouter:
     async def present(result: GenerationResult) -> dict[str, Any]:
         await context.images.save(result.job_id, result.image, result.mime)
         return _job_view(
-            result.job_id, context.images.url(result.job_id), result.original_prompt, result.final_prompt,
-            result.size, result.seed, result.model, result.file_extension,
+            result.job_id,
+            context.images.url(result.job_id),
+            result.original_prompt,
+            result.final_prompt,
+            result.size,
+            result.seed,
+            result.model,
+            result.file_extension,
         )
 
     def stream(request: Request, user: UserRef, run: Callable[..., Any]) -> StreamingResponse:
         events = stream_generation(run, present, user.locale, context.tasks)
-        return _secured(StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}))
+        return _secured(
+            StreamingResponse(
+                events,
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            )
+        )
 
     @router.get("/", response_class=HTMLResponse)
     async def index(request: Request) -> Response:
@@ -147,8 +171,13 @@ def web_router(context: WebContext) -> APIRouter:
         cookie, session = signer.issue(name)
         response = _secured(JSONResponse(session_body(session, request)))
         response.set_cookie(
-            COOKIE_NAME, cookie, max_age=session.expires - int(context.now()), path="/",
-            httponly=True, samesite="strict", secure=context.secure_cookies or request.url.scheme == "https",
+            COOKIE_NAME,
+            cookie,
+            max_age=session.expires - int(context.now()),
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=context.secure_cookies or request.url.scheme == "https",
         )
         return response
 
@@ -189,9 +218,16 @@ def web_router(context: WebContext) -> APIRouter:
         jobs = await service.history(user_of(checked, request), HISTORY_LIMIT)
         views = [
             _job_view(
-                job.id, context.images.url(job.id), job.original_prompt, job.final_prompt,
-                ImageSize(job.width, job.height), job.seed, job.model, "png",
-            ) | {"created_at": job.created_at}
+                job.id,
+                context.images.url(job.id),
+                job.original_prompt,
+                job.final_prompt,
+                ImageSize(job.width, job.height),
+                job.seed,
+                job.model,
+                "png",
+            )
+            | {"created_at": job.created_at}
             for job in jobs
         ]
         return _secured(JSONResponse({"jobs": views}))
@@ -234,13 +270,14 @@ def _match_key(offered: str, keys: Mapping[str, str]) -> str | None:
 
 async def _read_request(request: Request, user: UserRef, max_reference_bytes: int) -> GenerationRequest:
     """The form as a core request; the count and size of references are checked before any is read whole."""
-    async with request.form(max_files=MAX_REFERENCES + 1, max_fields=10) as form:
+    try:
+        form = await request.form(max_files=_MAX_FILES, max_fields=10)
+    except HTTPException:  # more parts than any page sends: say so in the same words as for five images
+        raise _too_many(_MAX_FILES + 1) from None
+    try:
         uploads = [item for item in form.getlist("references") if isinstance(item, UploadFile)]
         if len(uploads) > MAX_REFERENCES:
-            raise InvalidReference(
-                f"At most {MAX_REFERENCES} reference images can be used; you sent {len(uploads)}.",
-                code="too_many", count=len(uploads), limit=MAX_REFERENCES,
-            )
+            raise _too_many(len(uploads))
         references = []
         for upload in uploads:
             if upload.size is not None and upload.size > max_reference_bytes:
@@ -251,7 +288,19 @@ async def _read_request(request: Request, user: UserRef, max_reference_bytes: in
             seed=_seed(str(form.get("seed") or "").strip()),
             raw=bool(form.get("raw")),
         )
-        return GenerationRequest(user=user, text=str(form.get("prompt") or ""), references=tuple(references), options=options)
+        text = str(form.get("prompt") or "")
+        return GenerationRequest(user=user, text=text, references=tuple(references), options=options)
+    finally:
+        await form.close()
+
+
+def _too_many(count: int) -> InvalidReference:
+    return InvalidReference(
+        f"At most {MAX_REFERENCES} reference images can be used; you sent {count}.",
+        code="too_many",
+        count=count,
+        limit=MAX_REFERENCES,
+    )
 
 
 def _seed(text: str) -> int | None:
@@ -263,7 +312,14 @@ def _seed(text: str) -> int | None:
 
 
 def _job_view(
-    job_id: str, url: str | None, prompt: str, final: str, size: ImageSize, seed: int, model: str, extension: str
+    job_id: str,
+    url: str | None,
+    prompt: str,
+    final: str,
+    size: ImageSize,
+    seed: int,
+    model: str,
+    extension: str,
 ) -> dict[str, Any]:
     return {
         "id": job_id,
@@ -278,10 +334,12 @@ def _job_view(
     }
 
 
-def _secured(response: Response) -> Response:
+def _secured(response: R) -> R:
     response.headers.update(SECURITY_HEADERS)
     return response
 
 
 def _error(status: int, message: str, code: str) -> Response:
-    return _secured(JSONResponse({"error": {"message": message, "type": "web_error", "code": code}}, status_code=status))
+    return _secured(
+        JSONResponse({"error": {"message": message, "type": "web_error", "code": code}}, status_code=status)
+    )

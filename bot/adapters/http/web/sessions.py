@@ -31,10 +31,13 @@ class WebSession:
 class SessionSigner:
     """Issues and checks session cookies for the configured keys (``name -> key``)."""
 
-    def __init__(self, keys: Mapping[str, str], now: Callable[[], float], lifetime: int = LIFETIME_SECONDS) -> None:
+    def __init__(
+        self, keys: Mapping[str, str], now: Callable[[], float], lifetime: int = LIFETIME_SECONDS
+    ) -> None:
         # Per-key signing secrets, derived once; the keys themselves are not kept.
         self._secrets = {
-            name: hashlib.sha256(b"imagine-web-session\x00" + key.encode()).digest() for name, key in keys.items()
+            name: hashlib.sha256(b"imagine-web-session\x00" + key.encode()).digest()
+            for name, key in keys.items()
         }
         self._now = now
         self._lifetime = lifetime
