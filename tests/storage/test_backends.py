@@ -82,14 +82,14 @@ async def test_usage_ledger_counts_refund_and_prune(storage: Storage) -> None:
     ledger = storage.ledger
     first = await ledger.try_consume("u", now=1000.0, day=DAY, per_minute=2, per_day=None)
     second = await ledger.try_consume("u", now=1001.0, day=DAY, per_minute=2, per_day=None)
-    assert first is not None and second is not None and first != second
+    assert first is not None and second is not None and len(set(first + second)) == 2
     assert await ledger.try_consume("u", now=1002.0, day=DAY, per_minute=2, per_day=None) is None
     assert await ledger.try_consume("other", now=1002.0, day=DAY, per_minute=2, per_day=None) is not None
     counts = await ledger.counts("u", now=1002.0, day=DAY)
     assert (counts.this_minute, counts.today, counts.oldest_in_minute) == (2, 2, 1000.0)
     later = await ledger.counts("u", now=1061.0, day=DAY)  # the minute has passed, the day has not
     assert (later.this_minute, later.today, later.oldest_in_minute) == (0, 2, None)
-    await ledger.refund(first)
+    await ledger.refund(*first)
     assert (await ledger.counts("u", now=1002.0, day=DAY)).today == 1
     assert await ledger.try_consume("u", now=1003.0, day=DAY, per_minute=None, per_day=2) is not None
     assert await ledger.try_consume("u", now=1004.0, day=DAY, per_minute=None, per_day=2) is None
@@ -103,3 +103,19 @@ async def test_concurrent_admissions_never_exceed_the_limit(storage: Storage) ->
     )
     assert sum(result is not None for result in results) == 7
     assert (await storage.ledger.counts("u", now=1000.0, day=DAY)).today == 7
+
+
+async def test_usage_ledger_consumes_a_count_all_or_none(storage: Storage) -> None:
+    ledger = storage.ledger
+    three = await ledger.try_consume("u", now=1000.0, day=DAY, per_minute=None, per_day=4, count=3)
+    assert three is not None and len(set(three)) == 3
+    # two more would make five: refused whole, nothing recorded
+    assert await ledger.try_consume("u", now=1001.0, day=DAY, per_minute=None, per_day=4, count=2) is None
+    assert (await ledger.counts("u", now=1001.0, day=DAY)).today == 3
+    last = await ledger.try_consume("u", now=1001.0, day=DAY, per_minute=2, per_day=4, count=1)
+    assert last is None  # three in this minute already
+    last = await ledger.try_consume("u", now=1061.0, day=DAY, per_minute=2, per_day=4, count=1)
+    assert last is not None and len(last) == 1
+    await ledger.refund(*three[:2])
+    await ledger.refund()  # nothing to give back is fine
+    assert (await ledger.counts("u", now=1061.0, day=DAY)).today == 2

@@ -22,7 +22,7 @@ async def test_open_creates_directory_applies_migrations_and_uses_wal(db_path: P
 async def test_a_statement_never_joins_another_coroutines_transaction(db: SqliteDatabase) -> None:
     """A rolled-back (e.g. cancelled) transaction must not take other coroutines' writes with it."""
     ledger = SqliteUsageLedger(db)
-    consumed: asyncio.Task[int | None] | None = None
+    consumed: asyncio.Task[tuple[int, ...] | None] | None = None
     with contextlib.suppress(RuntimeError):
         async with db.transaction() as conn:
             await conn.execute(

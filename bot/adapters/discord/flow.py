@@ -13,6 +13,7 @@ import discord
 from bot.adapters.discord.attachments import ReferenceDownloader, check_attachments, images_in_message
 from bot.adapters.discord.replies import accounts_text, error_text
 from bot.adapters.discord.responses import PrivateThinking, PublicThinking, ThinkingResponse
+from bot.core.inflight import InFlight
 from bot.core.models import GenerationRequest, GenerationResult, PromptOptions, UserRef
 from bot.core.parsing import parse_prompt
 from bot.core.service import ImageService, ProgressCallback
@@ -54,7 +55,7 @@ class ImagineFlow:
     def __init__(self, service: ImageService, downloader: ReferenceDownloader) -> None:
         self._service = service
         self._downloader = downloader
-        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._in_flight = InFlight()
 
     async def imagine(
         self,
@@ -75,17 +76,19 @@ class ImagineFlow:
             return
 
         async def produce(progress: ProgressCallback) -> GenerationResult:
-            # Built inline, with no local name: once the core has shrunk the photos, nothing here keeps the
-            # originals (up to MAX_REFERENCE_MB each) alive while the image is generated.
-            return await self._service.generate(
-                GenerationRequest(
-                    user=user,
-                    text=text,
-                    references=await self._downloader.fetch_all(attachments),
-                    options=options,
-                ),
-                progress,
-            )
+            # Admitted (limits, queue room) before anything is downloaded. The request is built inline, with no
+            # local name: once the core has shrunk the photos, nothing here keeps the originals alive.
+            async with self._service.admission(user) as admission:
+                return await self._service.generate(
+                    GenerationRequest(
+                        user=user,
+                        text=text,
+                        references=await self._downloader.fetch_all(attachments),
+                        options=options,
+                    ),
+                    progress,
+                    admission=admission,
+                )
 
         if await _defer(interaction, ephemeral=False):
             await self._run(PublicThinking(interaction, user.locale), produce)
@@ -124,14 +127,7 @@ class ImagineFlow:
 
     async def shutdown(self, grace_seconds: float) -> None:
         """Let generations in flight finish for ``grace_seconds``, then cancel them (each still says so)."""
-        pending = {task for task in self._in_flight if not task.done()}
-        if not pending:
-            return
-        _, late = await asyncio.wait(pending, timeout=grace_seconds)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
+        await self._in_flight.drain(grace_seconds)
 
     async def _quota_text(self, user: UserRef) -> str:
         return quota_text(await self._service.quota(user), user.locale)
@@ -160,11 +156,20 @@ class ImagineFlow:
     async def _run(self, response: ThinkingResponse, produce: Produce) -> None:
         """Generate and deliver; whatever goes wrong, the "thinking" message ends in a sentence."""
         task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
+        if task is None:  # only outside a task, where there is nothing a stop could cancel
+            await self._deliver(response, produce)
+            return
+        with self._in_flight.tracking(task):
+            await self._deliver(response, produce)
+
+    async def _deliver(self, response: ThinkingResponse, produce: Produce) -> None:
         try:
             result = await produce(response.progress)
-            await response.deliver(result)
+            try:
+                await response.deliver(result)
+            except Exception:
+                await self._service.refund_undelivered(result)  # made, but the user never got it
+                raise
         except ImagineError as error:
             await response.fail(self._error_sentence(error, response.locale, response))
         except asyncio.CancelledError:
@@ -176,9 +181,6 @@ class ImagineFlow:
         except Exception:
             log.exception("discord interaction %s failed after deferring", response.interaction.id)
             await response.fail(translate("error.generic", response.locale))
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
 
     @staticmethod
     def _error_sentence(error: ImagineError, locale: str, response: ThinkingResponse) -> str:

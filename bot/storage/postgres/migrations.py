@@ -59,31 +59,36 @@ MIGRATIONS: tuple[LiteralString, ...] = (
         PRIMARY KEY (job_id, position)
     );
 
-    -- Check-and-record for one user, exact across every replica. Under READ COMMITTED two plain
-    -- INSERT ... SELECT ... WHERE count < limit statements can both miss each other's uncommitted row; a
-    -- transaction-scoped advisory lock per user serialises one user's admissions (other users never wait),
-    -- and each statement in a VOLATILE plpgsql function takes a fresh snapshot after the lock is granted,
-    -- so it sees every admission committed before. One round trip, no retry loop (bench/limiter.py).
+    -- Check-and-record for one user, exact across every replica: p_count events, all or none. Under READ
+    -- COMMITTED two plain INSERT ... SELECT ... WHERE count < limit statements can both miss each other's
+    -- uncommitted rows; a transaction-scoped advisory lock per user serialises one user's admissions (other
+    -- users never wait), and each statement in a VOLATILE plpgsql function takes a fresh snapshot after the
+    -- lock is granted, so it sees every admission committed before. One round trip, no retry loop
+    -- (bench/limiter_pg.py measures the alternatives). Returns the new ids, or NULL when refused.
     CREATE FUNCTION try_consume_usage(
-        p_user TEXT, p_now DOUBLE PRECISION, p_day TEXT, p_per_minute BIGINT, p_per_day BIGINT
-    ) RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $$
+        p_user TEXT, p_now DOUBLE PRECISION, p_day TEXT, p_per_minute BIGINT, p_per_day BIGINT, p_count INTEGER
+    ) RETURNS BIGINT[] LANGUAGE plpgsql VOLATILE AS $$
     DECLARE
-        new_id BIGINT;
+        new_ids BIGINT[];
     BEGIN
         PERFORM pg_advisory_xact_lock(hashtextextended('usage:' || p_user, 0));
         IF p_per_minute IS NOT NULL AND (
             SELECT count(*) FROM usage_events WHERE user_key = p_user AND created_at > p_now - 60
-        ) >= p_per_minute THEN
+        ) + p_count > p_per_minute THEN
             RETURN NULL;
         END IF;
         IF p_per_day IS NOT NULL AND (
             SELECT count(*) FROM usage_events WHERE user_key = p_user AND day = p_day
-        ) >= p_per_day THEN
+        ) + p_count > p_per_day THEN
             RETURN NULL;
         END IF;
-        INSERT INTO usage_events (user_key, created_at, day) VALUES (p_user, p_now, p_day)
-        RETURNING id INTO new_id;
-        RETURN new_id;
+        WITH added AS (
+            INSERT INTO usage_events (user_key, created_at, day)
+            SELECT p_user, p_now, p_day FROM generate_series(1, p_count)
+            RETURNING id
+        )
+        SELECT array_agg(id ORDER BY id) INTO new_ids FROM added;
+        RETURN new_ids;
     END
     $$;
     """,

@@ -13,18 +13,28 @@ class PostgresUsageLedger:
         self._db = db
 
     async def try_consume(
-        self, user_key: str, *, now: float, day: str, per_minute: int | None, per_day: int | None
-    ) -> int | None:
-        """Record an event if both limits allow it; its id, or None when a limit is reached."""
+        self,
+        user_key: str,
+        *,
+        now: float,
+        day: str,
+        per_minute: int | None,
+        per_day: int | None,
+        count: int = 1,
+    ) -> tuple[int, ...] | None:
+        """Record ``count`` events if both limits allow all of them; their ids, or None if refused."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
         # try_consume_usage (migration 1) locks the user, counts and inserts in one round trip.
         row = await self._db.fetch_one(
-            "SELECT try_consume_usage(%s, %s, %s, %s, %s)", (user_key, now, day, per_minute, per_day)
+            "SELECT try_consume_usage(%s, %s, %s, %s, %s, %s)", (user_key, now, day, per_minute, per_day, count)
         )
-        return None if row is None or row[0] is None else int(row[0])
+        return None if row is None or row[0] is None else tuple(int(event_id) for event_id in row[0])
 
-    async def refund(self, event_id: int) -> None:
-        """Give back an event (the generation failed)."""
-        await self._db.execute("DELETE FROM usage_events WHERE id = %s", (event_id,))
+    async def refund(self, *event_ids: int) -> None:
+        """Give back events (the generation failed, was never started or not delivered)."""
+        if event_ids:
+            await self._db.execute("DELETE FROM usage_events WHERE id = ANY(%s)", (list(event_ids),))
 
     async def counts(self, user_key: str, *, now: float, day: str) -> UsageCounts:
         row = await self._db.fetch_one(
