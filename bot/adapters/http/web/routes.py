@@ -22,6 +22,7 @@ from bot.adapters.http.web.generation import stream_generation
 from bot.adapters.http.web.page import Page, browser_locale
 from bot.adapters.http.web.security import CSRF_HEADER, SECURITY_HEADERS, is_same_site_request
 from bot.adapters.http.web.sessions import COOKIE_NAME, SessionSigner, WebSession
+from bot.core import MAX_REFERENCES
 from bot.core.models import (
     GenerationRequest,
     GenerationResult,
@@ -31,7 +32,7 @@ from bot.core.models import (
     UserRef,
 )
 from bot.core.parsing import MAX_SEED
-from bot.core.service import MAX_REFERENCES, ImageService
+from bot.core.service import ImageService
 from bot.core.sizes import resolve_size
 from bot.errors import ImagineError, InvalidReference, InvalidRequest, NotPermitted
 from bot.i18n import describe_error, translate
