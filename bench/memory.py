@@ -262,9 +262,11 @@ async def _hostile_row(
     kinds = list(files)
     sampler = RssSampler()
     outcomes: dict[str, int] = {}
-    overrides = {} if budget_mb is None else {"REFERENCE_DECODE_MEMORY_MB": str(budget_mb)}
     with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
-        settings = bench_settings(Path(tmp), **overrides)
+        if budget_mb is None:
+            settings = bench_settings(Path(tmp))
+        else:
+            settings = bench_settings(Path(tmp), REFERENCE_DECODE_MEMORY_MB=str(budget_mb))
         async with open_app(settings, provider=FixedLatencyProvider(0.0)) as app:
             await app.service.generate(
                 GenerationRequest(UserRef("bench", "warm"), "warm", (photo(1, 640, 480),))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.core.image_store import ImageStore
+
 
 @dataclass(frozen=True)
 class StoredJob:
@@ -107,6 +109,10 @@ class JobStore(Protocol):
 
     async def get(self, job_id: str) -> StoredJob | None: ...
 
+    async def recent_for_user(self, user_key: str, limit: int) -> list[StoredJob]:
+        """A user's latest ``limit`` jobs, newest first, without their reference images (the web history)."""
+        ...
+
     async def prune(self, *, older_than: float) -> int:
         """Forget jobs created before ``older_than``; returns how many."""
         ...
@@ -123,3 +129,6 @@ class Storage(Protocol):
 
     @property
     def jobs(self) -> JobStore: ...
+
+    @property
+    def images(self) -> ImageStore: ...

@@ -41,11 +41,11 @@ from bot.core.reference_limits import MAX_REFERENCES
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
     ContentFiltered,
+    DeadlineExceeded,
     InvalidReference,
     JobNotFound,
     NotPermitted,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
 from bot.logs import current_request_id
 from bot.providers.base import FailureKind, ImageProvider, UpstreamFailure
@@ -227,6 +227,10 @@ class ImageService:
         """Hand back the image of ``result`` to the user's limits: it was made but could not be delivered."""
         await _quietly(self._limiter.refund(UsageSlots(result.usage_ids)), "refunding an undelivered image")
 
+    async def history(self, user: UserRef, limit: int = 50) -> list[StoredJob]:
+        """The user's latest jobs, newest first (the web page's history)."""
+        return await self._jobs.recent_for_user(user.key, limit)
+
     async def quota(self, user: UserRef) -> QuotaStatus:
         return await self._limiter.quota(user.key, is_admin=self.is_admin(user))
 
@@ -306,7 +310,7 @@ class ImageService:
                 async with asyncio.timeout(self.config.deadline_seconds):
                     return await self._generate(request, plan, progress, timings, started)
             except TimeoutError:
-                raise UpstreamUnavailable(f"no image within {self.config.deadline_seconds:.0f}s") from None
+                raise DeadlineExceeded(f"no image within {self.config.deadline_seconds:.0f}s") from None
 
     async def _generate(
         self,
