@@ -20,14 +20,18 @@ from bot.errors import ImagineError
 from bot.i18n import describe_error
 from bot.settings import load_settings
 from tests.fakes.workers_ai import (
+    BAD_BASE64,
     CAPACITY,
     HTML_500,
+    HUGE_BODY,
     MALFORMED_JSON,
     OK,
+    PNG_HTML,
     SPENT,
     Behaviour,
     FakeWorkersAI,
     rate_limited,
+    slow_body,
     timeout,
 )
 
@@ -43,7 +47,14 @@ MIX: list[tuple[Behaviour, int]] = [
     (timeout(2.0), 4),
     (MALFORMED_JSON, 10),
     (SPENT, 1),
+    # answers that are too big, only look like images, or come slowly (finding 2 of issue #10)
+    (HUGE_BODY, 2),
+    (PNG_HTML, 3),
+    (BAD_BASE64, 3),
+    (slow_body(0.5), 3),
 ]
+#: behaviours that end in an image (the slow one only takes longer)
+IMAGE_BEHAVIOURS = frozenset({"ok", "slow_body"})
 
 
 def scripted_behaviours(rng: random.Random, calls: int) -> list[Behaviour]:
@@ -110,7 +121,7 @@ async def test_random_faults_end_in_an_image_or_a_clear_error(
                 f"{account} was called after it was spent"
             )
         recorded = usage.get(account)
-        images = sum(1 for b in behaviours if b == "ok")
+        images = sum(1 for b in behaviours if b in IMAGE_BEHAVIOURS)
         assert (recorded.calls if recorded else 0) == len(calls), account
         assert (recorded.images if recorded else 0) == images == served_by[n], account
         assert (recorded.failures if recorded else 0) == len(calls) - images, account

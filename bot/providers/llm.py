@@ -18,6 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.providers.base import FailureKind, UpstreamFailure
+from bot.providers.bodies import MAX_TEXT_ANSWER_BYTES, request_capped
 from bot.providers.classify import classify_failure, malformed_answer
 from bot.providers.workers_ai import WorkersAIClient
 
@@ -114,8 +115,14 @@ class ExternalChat:
         """One chat completion; raises ``UpstreamFailure`` with the key scrubbed from every detail."""
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
         try:
-            response = await self._http.post(
-                self.url, json=chat_body(self._model, messages), headers=headers, timeout=self._timeout
+            response = await request_capped(
+                self._http,
+                "POST",
+                self.url,
+                max_bytes=MAX_TEXT_ANSWER_BYTES,
+                json=chat_body(self._model, messages),
+                headers=headers,
+                timeout=self._timeout,
             )
             if not response.is_success:
                 raise classify_failure(response.status_code, response.content, response.headers)

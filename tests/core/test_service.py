@@ -28,8 +28,10 @@ from bot.errors import (
 )
 from bot.settings import load_settings
 from tests.fakes.workers_ai import (
+    BAD_BASE64,
     CONTENT_FILTER,
     MALFORMED_JSON,
+    PNG_HTML,
     SPENT,
     SPENT_4006,
     UNAUTHORIZED,
@@ -324,3 +326,14 @@ async def test_a_reference_over_the_decode_budget_is_refused_by_its_header_and_n
         quota = await app.service.quota(ALICE)
     assert refused.value.code == "too_many_pixels"
     assert quota.used_today == 0 and fake.calls == []
+
+
+async def test_answers_that_only_look_like_images_fail_over_to_the_next_account(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
+    fake.script("acc1", PNG_HTML)
+    fake.script("acc2", BAD_BASE64)
+    async with make_app() as app:
+        result = await app.service.generate(request("a fox"))
+    assert result.account_index == 3
+    Image.open(io.BytesIO(result.image)).load()  # a real image reached the user

@@ -74,7 +74,27 @@ def timeout(seconds: float) -> Behaviour:
     return Behaviour("timeout", delay=seconds)
 
 
-_NAMED = (OK, SPENT, SPENT_4006, CAPACITY, UNAUTHORIZED, BAD_ACCOUNT, PAID_ONLY, HTML_500, MALFORMED_JSON)
+#: a 200 whose JSON body never ends (64 MB of base64, sent as it is read)
+HUGE_BODY = Behaviour("huge_body")
+#: a 200 "image/png" that is a PNG signature followed by a proxy's HTML page
+PNG_HTML = Behaviour("png_html")
+#: a 200 whose result.image is a real PNG's base64 with HTML noise inside (a lenient decoder skips it)
+BAD_BASE64 = Behaviour("bad_base64")
+
+
+def slow_body(seconds: float) -> Behaviour:
+    """Answer the image normally, but send the body in small pieces spread over ``seconds``."""
+    return Behaviour("slow_body", delay=seconds)
+
+
+HUGE_BODY_BYTES = 64 * 1024 * 1024
+_STREAMED = frozenset({"huge_body", "slow_body"})
+
+
+_NAMED = (
+    *(OK, SPENT, SPENT_4006, CAPACITY, UNAUTHORIZED, BAD_ACCOUNT, PAID_ONLY, HTML_500, MALFORMED_JSON),
+    *(HUGE_BODY, PNG_HTML, BAD_BASE64),
+)
 _BY_NAME = {b.name: b for b in (*_NAMED, CONTENT_FILTER, rate_limited())}
 
 # HTTP status, Cloudflare error code, message: the shapes the real API answers with.
@@ -178,6 +198,8 @@ class FakeCall:
     token: str = ""
     behaviour: str = ""
     status: int = 0
+    #: body bytes the fake managed to send before the client stopped reading (streamed answers)
+    sent_bytes: int = 0
 
 
 @dataclass
@@ -271,7 +293,7 @@ class FakeWorkersAI:
             self._runner = None
 
     # -- handlers ----------------------------------------------------------------------------------
-    async def _run(self, request: web.Request) -> web.Response:
+    async def _run(self, request: web.Request) -> web.StreamResponse:
         account_id, model = request.match_info["account_id"], request.match_info["model"]
         parsed = await _parse(request)
         call = _record(account_id, model, parsed, _bearer(request))
@@ -282,8 +304,35 @@ class FakeWorkersAI:
         else:
             behaviour = self._next_behaviour(account_id)
             call.behaviour = behaviour.name
+            if behaviour.name in _STREAMED:
+                return await self._stream(request, call, behaviour, model, parsed)
             response = await self._respond(behaviour, model, parsed)
         call.status = response.status
+        return response
+
+    async def _stream(
+        self, request: web.Request, call: FakeCall, behaviour: Behaviour, model: str, parsed: _Parsed
+    ) -> web.StreamResponse:
+        """Send the body piece by piece: endless for ``huge_body``, slowly for ``slow_body``."""
+        if behaviour.name == "huge_body":
+            pieces = [b'{"result": {"image": "'] + [b"A" * (1 << 20)] * (HUGE_BODY_BYTES >> 20)
+            pause = 0.0
+        else:
+            answer = self._image_answer(model, parsed)
+            body = answer.body if isinstance(answer.body, bytes) else b""
+            size = max(1, len(body) // 10)
+            pieces = [body[i : i + size] for i in range(0, len(body), size)]
+            pause = behaviour.delay / len(pieces)
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        call.status = 200
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):  # the client gave up reading: that is the point
+            for piece in pieces:
+                await response.write(piece)
+                call.sent_bytes += len(piece)
+                if pause:
+                    await asyncio.sleep(pause)
+            await response.write_eof()
         return response
 
     async def _chat(self, request: web.Request) -> web.Response:
@@ -337,6 +386,12 @@ class FakeWorkersAI:
             return web.Response(status=500, body=_HTML_500, content_type="text/html")
         if behaviour.name == "malformed_json":
             return web.Response(status=200, body=_TRUNCATED_JSON, content_type="application/json")
+        if behaviour.name == "png_html":
+            return web.Response(status=200, body=b"\x89PNG\r\n\x1a\n" + _HTML_500, content_type="image/png")
+        if behaviour.name == "bad_base64":
+            noisy = base64.b64encode(_encoded_image(64, 64, "PNG", _PALETTE[0])).decode()
+            envelope = {"result": {"image": f"{noisy[:40]}<!-- -->{noisy[40:]}"}, "success": True}
+            return web.json_response(envelope)
         return None
 
     def _image_answer(self, model_name: str, parsed: _Parsed) -> web.Response:
