@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -13,6 +13,7 @@ from bot.core.accounts import AccountPool
 from bot.core.clock import Clock, SystemClock, utc_day
 from bot.core.limits import AccessPolicy, RateLimiter
 from bot.core.optimiser import PromptOptimiser
+from bot.core.persistence import Storage
 from bot.core.prompt_optimiser import ChatModel, LLMPromptOptimiser
 from bot.core.queue import JobQueue
 from bot.core.service import ImageService, ServiceConfig
@@ -21,7 +22,7 @@ from bot.providers.catalogue import model_spec
 from bot.providers.llm import ExternalChat, WorkersAIChat
 from bot.providers.workers_ai import WorkersAIClient
 from bot.settings import Settings
-from bot.storage import AccountStateStore, Database, JobStore, UsageLedger
+from bot.storage.sqlite import SqliteStorage
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ JOB_RETENTION_SECONDS = 30 * 24 * 3600
 @dataclass
 class App:
     settings: Settings
-    db: Database
+    storage: Storage
     http: httpx.AsyncClient
     provider: ImageProvider
     pool: AccountPool
@@ -77,6 +78,11 @@ def build_optimiser(settings: Settings, http: httpx.AsyncClient, pool: AccountPo
     return LLMPromptOptimiser(chat, timeout=timeout, max_chars=max_chars)
 
 
+def open_storage(settings: Settings) -> AbstractAsyncContextManager[Storage]:
+    """The backend the settings name: SQLite at ``DATABASE_PATH`` (the embedded default)."""
+    return SqliteStorage(settings.database_path)
+
+
 @asynccontextmanager
 async def open_app(
     settings: Settings, *, clock: Clock | None = None, provider: ImageProvider | None = None
@@ -84,19 +90,19 @@ async def open_app(
     """Open the database and HTTP client, restore account state, and build the service."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        db = await stack.enter_async_context(Database(settings.database_path))
+        storage = await stack.enter_async_context(open_storage(settings))
         http = await stack.enter_async_context(create_http_client(settings))
         provider = provider or WorkersAIClient(http, settings.cf_api_base_url)
         pool = AccountPool(
             settings.accounts,
-            AccountStateStore(db),
+            storage.accounts,
             clock,
             strategy=settings.account_strategy,
             capacity_cooldown=settings.capacity_cooldown_seconds,
         )
         await pool.load()
-        jobs = JobStore(db)
-        ledger = UsageLedger(db)
+        jobs = storage.jobs
+        ledger = storage.ledger
         now = clock.time()
         await jobs.prune(older_than=now - JOB_RETENTION_SECONDS)
         await ledger.prune(before_day=utc_day(now - 2 * 86400))
@@ -117,4 +123,4 @@ async def open_app(
             clock=clock,
             optimiser=build_optimiser(settings, http, pool),
         )
-        yield App(settings, db, http, provider, pool, service, clock)
+        yield App(settings, storage, http, provider, pool, service, clock)
