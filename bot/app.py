@@ -12,6 +12,7 @@ import httpx
 from bot.core.accounts import AccountPool
 from bot.core.clock import Clock, SystemClock, utc_day
 from bot.core.limits import AccessPolicy, RateLimiter
+from bot.core.model_choice import ModelCaps, ModelMenu
 from bot.core.optimiser import PromptOptimiser
 from bot.core.persistence import Storage
 from bot.core.prompt_optimiser import ChatModel, LLMPromptOptimiser
@@ -122,5 +123,7 @@ async def open_app(
             jobs=jobs,
             clock=clock,
             optimiser=build_optimiser(settings, http, pool),
+            models=ModelMenu.build(settings.flux_models, settings.flux_model, settings.model_daily_limits),
+            model_caps=ModelCaps(ledger, clock),
         )
         yield App(settings, storage, http, provider, pool, service, clock)

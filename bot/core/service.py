@@ -8,11 +8,13 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot.core.accounts import AccountPool, Served
+from bot.core.cancel import Tickets
 from bot.core.clock import Clock
 from bot.core.limits import AccessPolicy, Admission, RateLimiter
+from bot.core.model_choice import ModelCaps, ModelChoice, ModelMenu
 from bot.core.models import (
     AccountStatus,
     GenerationRequest,
@@ -33,8 +35,10 @@ from bot.core.persistence import JobStore, StoredJob
 from bot.core.queue import JobQueue
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
+    Cancelled,
     ContentFiltered,
     InvalidReference,
+    InvalidRequest,
     JobNotFound,
     NotPermitted,
     UpstreamRejected,
@@ -52,6 +56,8 @@ MAX_REFERENCES = 4
 SEED_RANGE = 2**32
 
 ProgressCallback = Callable[[Progress], Awaitable[None]]
+#: fetches the image a 🎨 vary starts from (the adapter knows where it is); called only once admitted
+FetchImage = Callable[[], Awaitable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class ServiceConfig:
     max_reference_bytes: int = 10 * 1024 * 1024
     max_transient_attempts: int = 3
     deadline_seconds: float = 180.0
+    max_images: int = 4
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
@@ -76,6 +83,7 @@ class ServiceConfig:
             max_reference_bytes=int(settings.max_reference_mb * 1024 * 1024),
             max_transient_attempts=settings.max_transient_attempts,
             deadline_seconds=settings.generation_deadline_seconds,
+            max_images=settings.max_images_per_request,
         )
 
 
@@ -94,6 +102,18 @@ class _Plan:
     optimise: bool = False
     #: the user's seed; None picks a fresh one
     seed: int | None = None
+    #: images to make (``--n``), each with its own seed
+    count: int = 1
+    #: a 🎨 vary's starting image, fetched once the request is admitted (it becomes the only reference)
+    fetch: FetchImage | None = None
+
+
+@dataclass
+class _Taken:
+    """What a request consumed: one limit slot per image, and one of its model's daily images per image."""
+
+    user: list[Admission] = field(default_factory=list)
+    model: list[Admission] = field(default_factory=list)
 
 
 class ImageService:
@@ -111,6 +131,8 @@ class ImageService:
         jobs: JobStore,
         clock: Clock,
         optimiser: PromptOptimiser | None = None,
+        models: ModelMenu | None = None,
+        model_caps: ModelCaps | None = None,
     ) -> None:
         self.config = config
         self.access = access
@@ -122,6 +144,9 @@ class ImageService:
         self._clock = clock
         # None: optimisation is off, and no "optimising" stage is reported to the user
         self._optimiser = optimiser
+        self.models = models or ModelMenu.build({}, config.flux_model)
+        self._model_caps = model_caps
+        self._tickets = Tickets()
 
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
@@ -129,36 +154,119 @@ class ImageService:
     async def generate(
         self, request: GenerationRequest, progress: ProgressCallback | None = None
     ) -> GenerationResult:
-        """Run one ``/imagine`` end to end; raises an ``ImagineError`` subclass the adapter turns into a reply."""
+        """Run one ``/imagine`` end to end; raises an ``ImagineError`` subclass the adapter turns into a reply.
+
+        One image: ``--n`` is for ``generate_all``.
+        """
+        return (await self._start(request, progress, many=False))[0]
+
+    async def generate_all(
+        self, request: GenerationRequest, progress: ProgressCallback | None = None
+    ) -> list[GenerationResult]:
+        """``/imagine`` with ``--n``: that many images, admitted all or none, made at once in one queue slot.
+
+        Images that fail while others succeed are refunded; only when all fail is the error raised.
+        """
+        return await self._start(request, progress, many=True)
+
+    def cancel(self, request_id: str, user: UserRef) -> bool:
+        """Cancel a request that waits in line or works, for its requester or an admin.
+
+        True: it ends with ``Cancelled`` and nothing is counted. False: it is not running (done, or unknown).
+        """
+        ticket = self._tickets.get(request_id)
+        if ticket is None:
+            return False
+        if ticket.user_key != user.key and not self.is_admin(user):
+            raise NotPermitted("only the requester or an admin may cancel this request")
+        ticket.cancel()
+        return True
+
+    async def _start(
+        self, request: GenerationRequest, progress: ProgressCallback | None, *, many: bool
+    ) -> list[GenerationResult]:
         started = time.perf_counter()
         request = request if request.request_id else replace(request, request_id=new_request_id())
         if not request.bypass_limits:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
-        plan = await self._plan(parsed, request.references)
+        count = self._count(parsed) if many else 1
+        plan = await self._plan(parsed, request.references, count)
         # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be freed now
         # rather than stay alive through the queue and the upstream call.
         request = replace(request, references=())
         return await self._run(request, plan, progress, started)
+
+    def _count(self, parsed: ParsedPrompt) -> int:
+        count = parsed.count or 1
+        if count > self.config.max_images:
+            raise InvalidRequest(
+                f"At most {self.config.max_images} images per request; you asked for {count}.",
+                code="too_many_images",
+                count=count,
+                limit=self.config.max_images,
+            )
+        return count
 
     async def reroll(
         self, job_id: str, user: UserRef, progress: ProgressCallback | None = None, request_id: str = ""
     ) -> GenerationResult:
         """Generate a stored job again with a new seed: same final prompt, size, model and references."""
         started = time.perf_counter()
-        job = await self._jobs.get(job_id)
-        if job is None:
-            raise JobNotFound(job_id)
-        if job.user_key != user.key and not self.is_admin(user):
-            raise NotPermitted("only the requester or an admin may re-roll this image")
-        self.access.check(user)
+        job = await self._owned_job(job_id, user)
         parsed = ParsedPrompt(text=job.final_prompt, is_json=job.is_json, negative=job.negative, raw=True)
         size = ImageSize(job.width, job.height)
         plan = _Plan(parsed, model_spec(job.model), size, job.steps, job.references, job.original_prompt)
         request = GenerationRequest(
             user=user, text=job.original_prompt, request_id=request_id or new_request_id()
         )
-        return await self._run(request, plan, progress, started)
+        return (await self._run(request, plan, progress, started))[0]
+
+    async def vary(
+        self,
+        job_id: str,
+        user: UserRef,
+        fetch: FetchImage,
+        progress: ProgressCallback | None = None,
+        request_id: str = "",
+    ) -> GenerationResult:
+        """🎨: the stored job's final prompt and size, its shown image (``fetch``) as the only reference, a new seed.
+
+        ``fetch`` runs only after the ownership, allow-list and limit checks passed.
+        """
+        started = time.perf_counter()
+        job = await self._owned_job(job_id, user)
+        model = model_spec(job.model)
+        steps = job.steps
+        if model.max_references < 1:
+            model = model_spec(self.config.reference_model)
+            steps = resolve_steps(None, self.config.num_steps, model)
+            if model.max_references < 1:
+                raise InvalidReference(
+                    "The configured models cannot use reference images.", code="unsupported", limit=0
+                )
+        parsed = ParsedPrompt(text=job.final_prompt, is_json=job.is_json, negative=job.negative, raw=True)
+        size = ImageSize(job.width, job.height)
+        plan = _Plan(parsed, model, size, steps, (), job.original_prompt, fetch=fetch)
+        request = GenerationRequest(
+            user=user, text=job.original_prompt, request_id=request_id or new_request_id()
+        )
+        return (await self._run(request, plan, progress, started))[0]
+
+    async def _owned_job(self, job_id: str, user: UserRef) -> StoredJob:
+        job = await self._jobs.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        if job.user_key != user.key and not self.is_admin(user):
+            raise NotPermitted("only the requester or an admin may re-roll or vary this image")
+        self.access.check(user)
+        return job
+
+    async def models_left_today(self) -> list[tuple[ModelChoice, int | None]]:
+        """Each model on offer and how many images the bot may still make with it today (None: no cap)."""
+        if self._model_caps is None:
+            return [(choice, None) for choice in self.models.choices]
+        return [(choice, await self._model_caps.left_today(choice)) for choice in self.models.choices]
 
     async def quota(self, user: UserRef) -> QuotaStatus:
         return await self._limiter.quota(user.key, is_admin=self.is_admin(user))
@@ -169,7 +277,7 @@ class ImageService:
             raise NotPermitted("only admins may see the accounts")
         return await self._pool.statuses()
 
-    async def _plan(self, parsed: ParsedPrompt, references: tuple[bytes, ...]) -> _Plan:
+    async def _plan(self, parsed: ParsedPrompt, references: tuple[bytes, ...], count: int = 1) -> _Plan:
         if len(references) > MAX_REFERENCES:
             raise InvalidReference(
                 f"At most {MAX_REFERENCES} reference images can be used; you sent {len(references)}.",
@@ -177,7 +285,7 @@ class ImageService:
                 count=len(references),
                 limit=MAX_REFERENCES,
             )
-        model = self._choose_model(parsed, len(references))
+        model = self._choose_model(self.models.resolve(parsed.model).spec, parsed, len(references))
         size = resolve_size(parsed, model, self.config.megapixels)
         steps = resolve_steps(parsed.steps, self.config.num_steps, model)
         prepared = await asyncio.gather(
@@ -187,11 +295,10 @@ class ImageService:
             )
         )
         optimise = not (parsed.raw or parsed.is_json)
-        return _Plan(parsed, model, size, steps, tuple(prepared), parsed.text, optimise, parsed.seed)
+        return _Plan(parsed, model, size, steps, tuple(prepared), parsed.text, optimise, parsed.seed, count)
 
-    def _choose_model(self, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
-        """``FLUX_MODEL``, unless the request needs references or a size it cannot take."""
-        model = model_spec(self.config.flux_model)
+    def _choose_model(self, model: ModelSpec, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
+        """The chosen model (``FLUX_MODEL`` by default), unless the request needs references or a size it cannot take."""
         wants_shape = parsed.size is not None or parsed.ratio not in (None, "1:1")
         if reference_count > model.max_references or (wants_shape and not model.accepts_size):
             fallback = model_spec(self.config.reference_model)
@@ -204,24 +311,69 @@ class ImageService:
 
     async def _run(
         self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
-    ) -> GenerationResult:
+    ) -> list[GenerationResult]:
         user = request.user
         current_request_id.set(request.request_id)
-        self._queue.check_room(user.key)
-        if request.bypass_limits:
-            admission = Admission(None)
-        else:
-            admission = await self._limiter.acquire(user.key, exempt=self.is_admin(user))
-        try:
-            return await self._admitted(request, plan, progress, started)
-        except BaseException:
-            # A failed generation does not count against the user's limits.
-            await asyncio.shield(self._limiter.refund(admission))
-            raise
+        with self._tickets.open(request.request_id, user.key) as ticket:
+            try:
+                return await self._admitted(request, plan, progress, started)
+            except asyncio.CancelledError:
+                if not ticket.takes_back():
+                    raise  # shutting down, or the caller gave up: not ours to turn into a reply
+                log.info("request %s cancelled by its user or an admin", request.request_id)
+                raise Cancelled(request.request_id) from None
 
     async def _admitted(
         self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
-    ) -> GenerationResult:
+    ) -> list[GenerationResult]:
+        self._queue.check_room(request.user.key)
+        taken = await self._admit(request, plan)
+        try:
+            if plan.fetch is not None:
+                plan = await self._fetch_reference(plan, plan.fetch)
+            results, failed = await self._queued(request, plan, progress, started)
+        except BaseException:
+            # A failed or cancelled generation does not count against the user's limits.
+            await asyncio.shield(self._give_back(taken, len(taken.user) or plan.count))
+            raise
+        if failed:  # some of the --n images failed: those are not counted either
+            await asyncio.shield(self._give_back(taken, failed))
+        return results
+
+    async def _admit(self, request: GenerationRequest, plan: _Plan) -> _Taken:
+        """One limit slot per image and, for a capped model, one of its images for today: all or none."""
+        taken = _Taken()
+        if request.bypass_limits:
+            return taken
+        user = request.user
+        try:
+            for _ in range(plan.count):
+                taken.user.append(await self._limiter.acquire(user.key, exempt=self.is_admin(user)))
+            choice = self.models.find(plan.model.name)
+            if choice is not None and self._model_caps is not None:
+                taken.model = await self._model_caps.acquire(choice, plan.count)
+        except BaseException:
+            await asyncio.shield(self._give_back(taken, plan.count))
+            raise
+        return taken
+
+    async def _give_back(self, taken: _Taken, count: int) -> None:
+        for _ in range(min(count, len(taken.user))):
+            await self._limiter.refund(taken.user.pop())
+        if self._model_caps is not None:
+            back = [taken.model.pop() for _ in range(min(count, len(taken.model)))]
+            await self._model_caps.refund(back)
+
+    async def _fetch_reference(self, plan: _Plan, fetch: FetchImage) -> _Plan:
+        data = await fetch()
+        reference = await asyncio.to_thread(
+            normalise_reference, data, max_bytes=self.config.max_reference_bytes
+        )
+        return replace(plan, references=(reference,), fetch=None)
+
+    async def _queued(
+        self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
+    ) -> tuple[list[GenerationResult], int]:
         timings: dict[str, float] = {}
 
         async def on_queued(position: int) -> None:
@@ -242,7 +394,8 @@ class ImageService:
         progress: ProgressCallback | None,
         timings: dict[str, float],
         started: float,
-    ) -> GenerationResult:
+    ) -> tuple[list[GenerationResult], int]:
+        """Optimise once, then make ``plan.count`` images at once; returns the images and how many failed."""
         prompt = OptimisedPrompt(plan.parsed.text, optimised=False)
         if plan.optimise and self._optimiser is not None:
             await _notify(progress, Progress(ProgressStage.OPTIMISING))
@@ -251,17 +404,39 @@ class ImageService:
                 plan.parsed.text, size=plan.size, request_id=request.request_id
             )
             timings["optimise_ms"] = _ms_since(step)
-        chosen_seed = plan.seed if plan.seed is not None else secrets.randbelow(SEED_RANGE)
+        await _notify(progress, Progress(ProgressStage.GENERATING))
+        if plan.count == 1:
+            return [await self._one(request, plan, prompt, _seeds(plan)[0], timings, started)], 0
+        outcomes = await asyncio.gather(
+            *(self._one(request, plan, prompt, seed, dict(timings), started) for seed in _seeds(plan)),
+            return_exceptions=True,
+        )
+        results = [outcome for outcome in outcomes if isinstance(outcome, GenerationResult)]
+        errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if not results:
+            raise errors[0]
+        for error in errors:
+            log.warning("request %s: one of %d images failed: %s", request.request_id, plan.count, error)
+        return results, len(errors)
+
+    async def _one(
+        self,
+        request: GenerationRequest,
+        plan: _Plan,
+        prompt: OptimisedPrompt,
+        seed: int,
+        timings: dict[str, float],
+        started: float,
+    ) -> GenerationResult:
         job = ProviderJob(
             model=plan.model,
             prompt=prompt.text[: plan.model.max_prompt_chars],
             size=plan.size,
-            seed=chosen_seed,
+            seed=seed,
             steps=plan.steps,
             negative=plan.parsed.negative if plan.model.accepts_negative else None,
             references=plan.references,
         )
-        await _notify(progress, Progress(ProgressStage.GENERATING))
         step = time.perf_counter()
         served = await self._call_provider(job, request.request_id)
         timings["generate_ms"] = _ms_since(step)
@@ -279,7 +454,7 @@ class ImageService:
             image=served.value.data,
             mime=served.value.mime,
             size=plan.size,
-            seed=chosen_seed,
+            seed=seed,
             model=plan.model.name,
             account_index=served.account.index,
             original_prompt=plan.original,
@@ -325,6 +500,13 @@ class ImageService:
             )
         )
         return job_id
+
+
+def _seeds(plan: _Plan) -> list[int]:
+    """The user's seed and the ones after it, or a fresh random seed per image."""
+    if plan.seed is not None:
+        return [(plan.seed + index) % SEED_RANGE for index in range(plan.count)]
+    return [secrets.randbelow(SEED_RANGE) for _ in range(plan.count)]
 
 
 def _user_error(failure: UpstreamFailure) -> Exception:
