@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     #: albums arrive as one update per photo; wait this long after the last one before generating
     telegram_album_wait_seconds: float = Field(default=1.5, gt=0, le=30)
+    #: until then a request shows only "sending a photo…"; later (or waiting in line) a status line with ❌
+    telegram_status_after_seconds: float = Field(default=4.5, ge=0, le=60)
 
     # --- Discord ---------------------------------------------------------------------------------
     discord_bot_token: SecretStr | None = None
