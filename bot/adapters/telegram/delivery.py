@@ -207,7 +207,8 @@ class Delivery:
     async def _send_album(self, origin: Origin, results: Sequence[GenerationResult]) -> Message:
         media = [
             InputMediaPhoto(
-                InputFile(result.image, filename=_filename(result)),
+                result.image,  # bytes, not an InputFile: PTB then uploads it as an attach:// part
+                filename=_filename(result),
                 caption=result_caption(result, origin.locale),
                 parse_mode=ParseMode.HTML,
             )
