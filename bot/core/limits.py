@@ -44,10 +44,14 @@ class AccessPolicy:
 
 
 @dataclass(frozen=True)
-class Admission:
-    """A consumed limit slot; hand it back with ``RateLimiter.refund`` if the generation fails."""
+class UsageSlots:
+    """Consumed generations (one ledger event each; none for operators); ``RateLimiter.refund`` gives them back."""
 
-    event_id: int | None
+    event_ids: tuple[int, ...] = ()
+
+    def split(self) -> list[UsageSlots]:
+        """One ``UsageSlots`` per generation, so each can be kept or refunded on its own."""
+        return [UsageSlots((event_id,)) for event_id in self.event_ids]
 
 
 class RateLimiter:
@@ -59,27 +63,28 @@ class RateLimiter:
         self._per_minute = per_minute or None
         self._per_day = per_day or None
 
-    async def acquire(self, user_key: str, *, exempt: bool = False) -> Admission:
-        """Consume one generation or raise ``LimitReached`` saying when the user may try again.
+    async def acquire(self, user_key: str, *, exempt: bool = False, count: int = 1) -> UsageSlots:
+        """Consume ``count`` generations, all or none, or raise ``LimitReached`` saying when to try again.
 
         ``exempt`` users (admins) are counted but never refused, so their ``/quota`` still shows real usage.
         """
         now = self._clock.time()
         day = utc_day(now)
-        event_id = await self._ledger.try_consume(
+        event_ids = await self._ledger.try_consume(
             user_key,
             now=now,
             day=day,
             per_minute=None if exempt else self._per_minute,
             per_day=None if exempt else self._per_day,
+            count=count,
         )
-        if event_id is not None:
-            return Admission(event_id)
-        raise await self._limit_error(user_key, now, day)
+        if event_ids is not None:
+            return UsageSlots(event_ids)
+        raise await self._limit_error(user_key, now, day, count)
 
-    async def refund(self, admission: Admission) -> None:
-        if admission.event_id is not None:
-            await self._ledger.refund(admission.event_id)
+    async def refund(self, slots: UsageSlots) -> None:
+        """Give back consumed generations (failed, cancelled, never started or not delivered)."""
+        await self._ledger.refund(*slots.event_ids)
 
     async def quota(self, user_key: str, *, is_admin: bool = False) -> QuotaStatus:
         now = self._clock.time()
@@ -93,9 +98,9 @@ class RateLimiter:
             is_admin=is_admin,
         )
 
-    async def _limit_error(self, user_key: str, now: float, day: str) -> LimitReached:
+    async def _limit_error(self, user_key: str, now: float, day: str, count: int = 1) -> LimitReached:
         counts = await self._ledger.counts(user_key, now=now, day=day)
-        if self._per_day is not None and counts.today >= self._per_day:
+        if self._per_day is not None and counts.today + count > self._per_day:
             reset = next_utc_midnight(now)
             return LimitReached(
                 scope="day", limit=self._per_day, retry_after=reset - now, resets_at=as_datetime(reset)

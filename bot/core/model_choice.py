@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.clock import Clock, as_datetime, next_utc_midnight, utc_day
-from bot.core.limits import Admission
+from bot.core.limits import UsageSlots
 from bot.core.models import ModelSpec
 from bot.core.persistence import UsageLedger
 from bot.errors import ConfigurationError, InvalidRequest, LimitReached
@@ -99,34 +99,29 @@ class ModelCaps:
         self._ledger = ledger
         self._clock = clock
 
-    async def acquire(self, choice: ModelChoice, count: int = 1) -> list[Admission]:
+    async def acquire(self, choice: ModelChoice, count: int = 1) -> list[UsageSlots]:
         """Take ``count`` of the model's images for today, all or none; ``LimitReached`` when they do not fit."""
         if choice.daily_cap is None:
             return []
         now = self._clock.time()
-        day = utc_day(now)
-        taken: list[Admission] = []
-        for _ in range(count):
-            event = await self._ledger.try_consume(
-                _key(choice), now=now, day=day, per_minute=None, per_day=choice.daily_cap
+        events = await self._ledger.try_consume(
+            _key(choice), now=now, day=utc_day(now), per_minute=None, per_day=choice.daily_cap, count=count
+        )
+        if events is None:
+            reset = next_utc_midnight(now)
+            raise LimitReached(
+                scope="model",
+                limit=choice.daily_cap,
+                retry_after=reset - now,
+                resets_at=as_datetime(reset),
+                model=choice.alias,
             )
-            if event is None:
-                await self.refund(taken)
-                reset = next_utc_midnight(now)
-                raise LimitReached(
-                    scope="model",
-                    limit=choice.daily_cap,
-                    retry_after=reset - now,
-                    resets_at=as_datetime(reset),
-                    model=choice.alias,
-                )
-            taken.append(Admission(event))
-        return taken
+        return UsageSlots(events).split()
 
-    async def refund(self, admissions: Sequence[Admission]) -> None:
-        for admission in admissions:
-            if admission.event_id is not None:
-                await self._ledger.refund(admission.event_id)
+    async def refund(self, slots: Sequence[UsageSlots]) -> None:
+        events = [event for slot in slots for event in slot.event_ids]
+        if events:
+            await self._ledger.refund(*events)
 
     async def left_today(self, choice: ModelChoice) -> int | None:
         """Images of this model the bot may still make today (None: no cap)."""

@@ -1,4 +1,7 @@
-"""The one pipeline both chats call: authorise → limit → queue → optimise → generate with failover → result."""
+"""The one pipeline both chats call: admit → decode → queue → optimise → generate with failover → result.
+
+Admission (allow-list, limits, queue room; ``bot.core.admission``) comes before any download or decode.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,15 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
 from bot.core.accounts import AccountPool, Served
+from bot.core.admission import Admission
 from bot.core.cancel import Tickets
 from bot.core.clock import Clock
-from bot.core.limits import AccessPolicy, Admission, RateLimiter
+from bot.core.limits import AccessPolicy, RateLimiter, UsageSlots
 from bot.core.model_choice import ModelCaps, ModelChoice, ModelMenu
 from bot.core.models import (
     AccountStatus,
@@ -33,6 +38,7 @@ from bot.core.optimiser import OptimisedPrompt, PromptOptimiser
 from bot.core.parsing import parse_prompt
 from bot.core.persistence import JobStore, StoredJob
 from bot.core.queue import JobQueue
+from bot.core.reference_limits import MAX_REFERENCES
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
     Cancelled,
@@ -52,7 +58,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_REFERENCES = 4
 SEED_RANGE = 2**32
 
 ProgressCallback = Callable[[Progress], Awaitable[None]]
@@ -102,7 +107,7 @@ class _Plan:
     optimise: bool = False
     #: the user's seed; None picks a fresh one
     seed: int | None = None
-    #: images to make (``--n``), each with its own seed
+    #: images to make (``--n``), each with its own seed and admitted image
     count: int = 1
     #: a 🎨 vary's starting image, fetched once the request is admitted (it becomes the only reference)
     fetch: FetchImage | None = None
@@ -110,10 +115,10 @@ class _Plan:
 
 @dataclass
 class _Taken:
-    """What a request consumed: one limit slot per image, and one of its model's daily images per image."""
+    """What a running request holds: one admitted image per image, and its model's daily images if capped."""
 
-    user: list[Admission] = field(default_factory=list)
-    model: list[Admission] = field(default_factory=list)
+    slots: list[UsageSlots] = field(default_factory=list)
+    model: list[UsageSlots] = field(default_factory=list)
 
 
 class ImageService:
@@ -151,23 +156,60 @@ class ImageService:
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
 
+    @asynccontextmanager
+    async def admission(
+        self, user: UserRef, *, count: int = 1, bypass_limits: bool = False
+    ) -> AsyncIterator[Admission]:
+        """Admit ``user`` for ``count`` images before any download: allow-list → queue room → limits (all or none).
+
+        Raises ``AccessDenied``, ``QueueFull`` or ``LimitReached`` without consuming anything. Images not used
+        by a successful ``generate`` are handed back when the block ends, however it ends. ``bypass_limits`` is
+        for the operator's CLI only. See ``bot.core.admission``.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        if bypass_limits:
+            admitted = Admission(user, [UsageSlots() for _ in range(count)], self._limiter)
+        else:
+            self.access.check(user)
+            # In-memory and cheaper than the ledger write, so it goes first: a full queue consumes nothing.
+            self._queue.check_room(user.key)
+            slots = await self._limiter.acquire(user.key, exempt=self.is_admin(user), count=count)
+            admitted = Admission(user, slots.split(), self._limiter)
+        try:
+            yield admitted
+        finally:
+            await _quietly(admitted.release(), "handing back unused admissions")
+
     async def generate(
-        self, request: GenerationRequest, progress: ProgressCallback | None = None
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None = None,
+        *,
+        admission: Admission | None = None,
     ) -> GenerationResult:
         """Run one ``/imagine`` end to end; raises an ``ImagineError`` subclass the adapter turns into a reply.
 
-        One image: ``--n`` is for ``generate_all``.
+        Without ``admission`` the request admits itself (one image) after the prompt checks; adapters that
+        download references get admitted first (``admission``) and pass it here.
         """
-        return (await self._start(request, progress, many=False))[0]
+        return (await self._start(request, progress, admission, many=False))[0]
 
     async def generate_all(
-        self, request: GenerationRequest, progress: ProgressCallback | None = None
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None = None,
+        *,
+        admission: Admission | None = None,
     ) -> list[GenerationResult]:
-        """``/imagine`` with ``--n``: that many images, admitted all or none, made at once in one queue slot.
+        """``/imagine`` with ``--n``: that many images, made at once in one queue slot (admit with
+        ``count=images_asked(...)``). Images that fail while others succeed are handed back; only when all
+        fail is the error raised. ``generate`` makes one image whatever ``--n`` says."""
+        return await self._start(request, progress, admission, many=True)
 
-        Images that fail while others succeed are refunded; only when all fail is the error raised.
-        """
-        return await self._start(request, progress, many=True)
+    def images_asked(self, request: GenerationRequest) -> int:
+        """How many images ``request`` asks for (``--n``), checked against ``MAX_IMAGES_PER_REQUEST``."""
+        return self._count(parse_prompt(request.text, request.options))
 
     def cancel(self, request_id: str, user: UserRef) -> bool:
         """Cancel a request that waits in line or works, for its requester or an admin.
@@ -183,19 +225,24 @@ class ImageService:
         return True
 
     async def _start(
-        self, request: GenerationRequest, progress: ProgressCallback | None, *, many: bool
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None,
+        admission: Admission | None,
+        *,
+        many: bool,
     ) -> list[GenerationResult]:
         started = time.perf_counter()
         request = request if request.request_id else replace(request, request_id=new_request_id())
-        if not request.bypass_limits:
+        if admission is None and not request.bypass_limits:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
         count = self._count(parsed) if many else 1
-        plan = await self._plan(parsed, request.references, count)
-        # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be freed now
-        # rather than stay alive through the queue and the upstream call.
-        request = replace(request, references=())
-        return await self._run(request, plan, progress, started)
+        plan = replace(self._plan(parsed, len(request.references)), count=count)
+        if admission is not None:
+            return await self._run(request, plan, progress, started, admission)
+        async with self.admission(request.user, count=count, bypass_limits=request.bypass_limits) as own:
+            return await self._run(request, plan, progress, started, own)
 
     def _count(self, parsed: ParsedPrompt) -> int:
         count = parsed.count or 1
@@ -209,7 +256,13 @@ class ImageService:
         return count
 
     async def reroll(
-        self, job_id: str, user: UserRef, progress: ProgressCallback | None = None, request_id: str = ""
+        self,
+        job_id: str,
+        user: UserRef,
+        progress: ProgressCallback | None = None,
+        request_id: str = "",
+        *,
+        admission: Admission | None = None,
     ) -> GenerationResult:
         """Generate a stored job again with a new seed: same final prompt, size, model and references."""
         started = time.perf_counter()
@@ -220,7 +273,10 @@ class ImageService:
         request = GenerationRequest(
             user=user, text=job.original_prompt, request_id=request_id or new_request_id()
         )
-        return (await self._run(request, plan, progress, started))[0]
+        if admission is not None:
+            return (await self._run(request, plan, progress, started, admission))[0]
+        async with self.admission(user) as own:
+            return (await self._run(request, plan, progress, started, own))[0]
 
     async def vary(
         self,
@@ -229,6 +285,8 @@ class ImageService:
         fetch: FetchImage,
         progress: ProgressCallback | None = None,
         request_id: str = "",
+        *,
+        admission: Admission | None = None,
     ) -> GenerationResult:
         """🎨: the stored job's final prompt and size, its shown image (``fetch``) as the only reference, a new seed.
 
@@ -236,8 +294,7 @@ class ImageService:
         """
         started = time.perf_counter()
         job = await self._owned_job(job_id, user)
-        model = model_spec(job.model)
-        steps = job.steps
+        model, steps = model_spec(job.model), job.steps
         if model.max_references < 1:
             model = model_spec(self.config.reference_model)
             steps = resolve_steps(None, self.config.num_steps, model)
@@ -251,7 +308,10 @@ class ImageService:
         request = GenerationRequest(
             user=user, text=job.original_prompt, request_id=request_id or new_request_id()
         )
-        return (await self._run(request, plan, progress, started))[0]
+        if admission is not None:
+            return (await self._run(request, plan, progress, started, admission))[0]
+        async with self.admission(user) as own:
+            return (await self._run(request, plan, progress, started, own))[0]
 
     async def _owned_job(self, job_id: str, user: UserRef) -> StoredJob:
         job = await self._jobs.get(job_id)
@@ -259,7 +319,6 @@ class ImageService:
             raise JobNotFound(job_id)
         if job.user_key != user.key and not self.is_admin(user):
             raise NotPermitted("only the requester or an admin may re-roll or vary this image")
-        self.access.check(user)
         return job
 
     async def models_left_today(self) -> list[tuple[ModelChoice, int | None]]:
@@ -267,6 +326,14 @@ class ImageService:
         if self._model_caps is None:
             return [(choice, None) for choice in self.models.choices]
         return [(choice, await self._model_caps.left_today(choice)) for choice in self.models.choices]
+
+    async def refund_undelivered(self, result: GenerationResult) -> None:
+        """Hand back the image of ``result`` to the user's limits: it was made but could not be delivered."""
+        await _quietly(self._limiter.refund(UsageSlots(result.usage_ids)), "refunding an undelivered image")
+
+    async def history(self, user: UserRef, limit: int = 50) -> list[StoredJob]:
+        """The user's latest jobs, newest first (the web page's history)."""
+        return await self._jobs.recent_for_user(user.key, limit)
 
     async def quota(self, user: UserRef) -> QuotaStatus:
         return await self._limiter.quota(user.key, is_admin=self.is_admin(user))
@@ -277,25 +344,30 @@ class ImageService:
             raise NotPermitted("only admins may see the accounts")
         return await self._pool.statuses()
 
-    async def _plan(self, parsed: ParsedPrompt, references: tuple[bytes, ...], count: int = 1) -> _Plan:
-        if len(references) > MAX_REFERENCES:
+    def _plan(self, parsed: ParsedPrompt, reference_count: int) -> _Plan:
+        """Everything but the pixels: cheap, so it runs before admission (no references yet)."""
+        if reference_count > MAX_REFERENCES:
             raise InvalidReference(
-                f"At most {MAX_REFERENCES} reference images can be used; you sent {len(references)}.",
+                f"At most {MAX_REFERENCES} reference images can be used; you sent {reference_count}.",
                 code="too_many",
-                count=len(references),
+                count=reference_count,
                 limit=MAX_REFERENCES,
             )
-        model = self._choose_model(self.models.resolve(parsed.model).spec, parsed, len(references))
+        model = self._choose_model(self.models.resolve(parsed.model).spec, parsed, reference_count)
         size = resolve_size(parsed, model, self.config.megapixels)
         steps = resolve_steps(parsed.steps, self.config.num_steps, model)
+        optimise = not (parsed.raw or parsed.is_json)
+        return _Plan(parsed, model, size, steps, (), parsed.text, optimise, parsed.seed)
+
+    async def _prepare_references(self, references: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """Decode and shrink each reference (admitted requests only: decoding is the expensive part)."""
         prepared = await asyncio.gather(
             *(
                 asyncio.to_thread(normalise_reference, data, max_bytes=self.config.max_reference_bytes)
                 for data in references
             )
         )
-        optimise = not (parsed.raw or parsed.is_json)
-        return _Plan(parsed, model, size, steps, tuple(prepared), parsed.text, optimise, parsed.seed, count)
+        return tuple(prepared)
 
     def _choose_model(self, model: ModelSpec, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
         """The chosen model (``FLUX_MODEL`` by default), unless the request needs references or a size it cannot take."""
@@ -310,68 +382,70 @@ class ImageService:
         return model
 
     async def _run(
-        self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
+        self,
+        request: GenerationRequest,
+        plan: _Plan,
+        progress: ProgressCallback | None,
+        started: float,
+        admission: Admission,
     ) -> list[GenerationResult]:
-        user = request.user
         current_request_id.set(request.request_id)
-        with self._tickets.open(request.request_id, user.key) as ticket:
+        with self._tickets.open(request.request_id, request.user.key) as ticket:
             try:
-                return await self._admitted(request, plan, progress, started)
+                return await self._taken(request, plan, progress, started, admission)
             except asyncio.CancelledError:
                 if not ticket.takes_back():
                     raise  # shutting down, or the caller gave up: not ours to turn into a reply
                 log.info("request %s cancelled by its user or an admin", request.request_id)
                 raise Cancelled(request.request_id) from None
 
-    async def _admitted(
-        self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
+    async def _taken(
+        self,
+        request: GenerationRequest,
+        plan: _Plan,
+        progress: ProgressCallback | None,
+        started: float,
+        admission: Admission,
     ) -> list[GenerationResult]:
-        self._queue.check_room(request.user.key)
-        taken = await self._admit(request, plan)
+        taken = _Taken([admission.take(request.user) for _ in range(plan.count)])
         try:
+            if not request.bypass_limits:
+                taken.model = await self._take_model_images(plan)
             if plan.fetch is not None:
-                plan = await self._fetch_reference(plan, plan.fetch)
-            results, failed = await self._queued(request, plan, progress, started)
+                plan = replace(
+                    plan, references=await self._prepare_references((await plan.fetch(),)), fetch=None
+                )
+            if request.references:
+                plan = replace(plan, references=await self._prepare_references(request.references))
+                # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be
+                # freed now rather than stay alive through the queue and the upstream call.
+                request = replace(request, references=())
+            results, failed = await self._admitted(request, plan, progress, started)
         except BaseException:
             # A failed or cancelled generation does not count against the user's limits.
-            await asyncio.shield(self._give_back(taken, len(taken.user) or plan.count))
+            await _quietly(self._give_back(taken, plan.count), "refunding a failed generation")
             raise
         if failed:  # some of the --n images failed: those are not counted either
-            await asyncio.shield(self._give_back(taken, failed))
-        return results
+            await _quietly(self._give_back(taken, failed), "refunding failed images")
+        return [
+            replace(result, usage_ids=slot.event_ids)
+            for result, slot in zip(results, taken.slots, strict=False)
+        ]
 
-    async def _admit(self, request: GenerationRequest, plan: _Plan) -> _Taken:
-        """One limit slot per image and, for a capped model, one of its images for today: all or none."""
-        taken = _Taken()
-        if request.bypass_limits:
-            return taken
-        user = request.user
-        try:
-            for _ in range(plan.count):
-                taken.user.append(await self._limiter.acquire(user.key, exempt=self.is_admin(user)))
-            choice = self.models.find(plan.model.name)
-            if choice is not None and self._model_caps is not None:
-                taken.model = await self._model_caps.acquire(choice, plan.count)
-        except BaseException:
-            await asyncio.shield(self._give_back(taken, plan.count))
-            raise
-        return taken
+    async def _take_model_images(self, plan: _Plan) -> list[UsageSlots]:
+        choice = self.models.find(plan.model.name)
+        if choice is None or self._model_caps is None:
+            return []
+        return await self._model_caps.acquire(choice, plan.count)
 
     async def _give_back(self, taken: _Taken, count: int) -> None:
-        for _ in range(min(count, len(taken.user))):
-            await self._limiter.refund(taken.user.pop())
+        back = [taken.slots.pop() for _ in range(min(count, len(taken.slots)))]
+        for slot in back:
+            await self._limiter.refund(slot)
         if self._model_caps is not None:
-            back = [taken.model.pop() for _ in range(min(count, len(taken.model)))]
-            await self._model_caps.refund(back)
+            await self._model_caps.refund([taken.model.pop() for _ in range(min(count, len(taken.model)))])
 
-    async def _fetch_reference(self, plan: _Plan, fetch: FetchImage) -> _Plan:
-        data = await fetch()
-        reference = await asyncio.to_thread(
-            normalise_reference, data, max_bytes=self.config.max_reference_bytes
-        )
-        return replace(plan, references=(reference,), fetch=None)
-
-    async def _queued(
+    async def _admitted(
         self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
     ) -> tuple[list[GenerationResult], int]:
         timings: dict[str, float] = {}
@@ -517,6 +591,16 @@ def _user_error(failure: UpstreamFailure) -> Exception:
             "One of the reference images could not be read by the model.", code="unreadable"
         )
     return UpstreamRejected(failure.detail)
+
+
+async def _quietly(work: Awaitable[None], what: str) -> None:
+    """Bookkeeping that must neither be cut short by a cancellation nor cost the user a reply or an image."""
+    try:
+        await asyncio.shield(work)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("%s failed", what, exc_info=True)
 
 
 async def _notify(progress: ProgressCallback | None, event: Progress) -> None:

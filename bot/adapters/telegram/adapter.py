@@ -126,6 +126,7 @@ class TelegramAdapter:
         self._delivery = Delivery(
             application.bot,
             originals,
+            self._service.refund_undelivered,
             spawn=self._spawn,
             late_after=self._settings.telegram_status_after_seconds,
         )

@@ -58,12 +58,15 @@ class Delivery:
         self,
         bot: ExtBot[Any],
         originals: OriginalStore,
+        on_undelivered: Callable[[GenerationResult], Awaitable[None]] | None = None,
         *,
         spawn: Spawn | None = None,
         late_after: float = CHAT_ACTION_INTERVAL,
     ) -> None:
         self._bot = bot
         self._originals = originals
+        #: an image made but never delivered is handed back to the user's limits
+        self._on_undelivered = on_undelivered
         self._spawn = spawn
         self._late_after = late_after
         self._in_flight = InFlight()
@@ -140,7 +143,9 @@ class Delivery:
                 raise
             await self._fail(origin, status, exc, None if accepted else on_early_error)
             return
-        await self.send_results(origin, results)
+        for undelivered in await self.send_results(origin, results):
+            if self._on_undelivered is not None:
+                await self._on_undelivered(undelivered)
         await status.remove()
 
     async def _fail(
@@ -188,21 +193,25 @@ class Delivery:
             origin.chat_id, document, caption=caption, reply_parameters=_reply_to(origin)
         )
 
-    async def send_results(self, origin: Origin, results: Sequence[GenerationResult]) -> None:
-        """One image as a photo with its buttons; several as one album, then one message of numbered buttons."""
+    async def send_results(
+        self, origin: Origin, results: Sequence[GenerationResult]
+    ) -> list[GenerationResult]:
+        """One image as a photo with its buttons; several as one album, then one message of numbered buttons.
+
+        Returns the images that could not be delivered.
+        """
         if len(results) == 1:
-            await self.send_result(origin, results[0])
-            return
+            return [] if await self.send_result(origin, results[0]) is not None else [results[0]]
         label = ", ".join(result.job_id for result in results)
         try:
             sent = await self._with_retries(label, lambda: self._send_album(origin, results))
         except BadRequest as exc:  # e.g. one image a photo cannot be: each on its own, files if need be
             log.warning("sendMediaGroup refused (%s); sending the images one by one", exc.message)
-            for result in results:
-                await self.send_result(origin, result)
-            return
+            return [result for result in results if await self.send_result(origin, result) is None]
         if sent is None:
             await self.reply(origin, translate("error.generic", origin.locale))
+            return list(results)
+        return []
 
     async def _send_album(self, origin: Origin, results: Sequence[GenerationResult]) -> Message:
         media = [

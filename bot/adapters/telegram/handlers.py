@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from telegram import CallbackQuery, Chat, InputFile, Message, Update, User
 from telegram.constants import ChatMemberStatus
@@ -133,35 +134,29 @@ class TelegramHandlers:
             await self._delivery.reply(origin, translate("prompt.missing", origin.locale))
             return
         try:
-            check_media(media, self._max_bytes)
+            check_media(media, self._max_bytes)  # from the message alone: nothing is fetched
         except InvalidReference as rejected:
             await self._delivery.reply(origin, describe_error(rejected, origin.locale))
             return
-        request_id = new_request_id()
+        request = GenerationRequest(user=origin.user, text=prompt, request_id=new_request_id())
 
         async def produce(progress: ProgressCallback) -> list[GenerationResult]:
-            # Built inline, with no local name: once the core has shrunk the photos, nothing here holds the
-            # originals (up to MAX_REFERENCE_MB each) while the image is generated.
-            return await self._service.generate_all(
-                GenerationRequest(
-                    user=origin.user,
-                    text=prompt,
-                    references=await self._download(media),
-                    request_id=request_id,
-                ),
-                progress,
-            )
+            # Admitted (allow-list, limits for all --n images, queue room) before anything is downloaded. The
+            # references are passed inline: once the core has shrunk them, nothing here holds the originals.
+            count = self._service.images_asked(request)
+            async with self._service.admission(origin.user, count=count) as admission:
+                return await self._service.generate_all(
+                    replace(request, references=await self._download(media)), progress, admission=admission
+                )
 
-        self._delivery.start(origin, produce, request_id=request_id)
+        self._delivery.start(origin, produce, request_id=request.request_id)
 
     async def _download(self, media: Sequence[Media]) -> tuple[bytes, ...]:
         try:
             return await download_references(self._delivery.bot, media, self._max_bytes)
-        except InvalidReference:
-            raise
         except TelegramError as exc:
             log.warning("reference download failed: %s", exc)
-            raise InvalidReference("A reference could not be downloaded.", code="download_failed") from None
+            raise InvalidReference("An image could not be downloaded.", code="download_failed") from None
 
     # ---- /help, /quota, /accounts -------------------------------------------------------------
 
