@@ -43,12 +43,12 @@ from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
     Cancelled,
     ContentFiltered,
+    DeadlineExceeded,
     InvalidReference,
     InvalidRequest,
     JobNotFound,
     NotPermitted,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
 from bot.logs import current_request_id
 from bot.providers.base import FailureKind, ImageProvider, UpstreamFailure
@@ -459,7 +459,7 @@ class ImageService:
                 async with asyncio.timeout(self.config.deadline_seconds):
                     return await self._generate(request, plan, progress, timings, started)
             except TimeoutError:
-                raise UpstreamUnavailable(f"no image within {self.config.deadline_seconds:.0f}s") from None
+                raise DeadlineExceeded(f"no image within {self.config.deadline_seconds:.0f}s") from None
 
     async def _generate(
         self,
