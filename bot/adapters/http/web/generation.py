@@ -25,9 +25,9 @@ Generate = Callable[[Callable[[Progress], Awaitable[None]]], Awaitable[Generatio
 Present = Callable[[GenerationResult], Awaitable[dict[str, Any]]]
 
 
-def sse(event: str, data: dict[str, Any]) -> bytes:
-    """One server-sent event."""
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+def sse(kind: str, data: dict[str, Any]) -> bytes:
+    """One server-sent event; ``type`` says what it is (progress, result, error)."""
+    return f"data: {json.dumps({'type': kind, **data}, ensure_ascii=False)}\n\n".encode()
 
 
 async def stream_generation(
