@@ -63,9 +63,9 @@ async def test_an_image_larger_than_the_whole_cap_is_still_kept_alone(
 
 
 async def test_the_history_finds_each_jobs_kept_image_until_it_expires(
-    db: SqliteDatabase, clock: ManualClock
+    storage: Storage, clock: ManualClock
 ) -> None:
-    store = archive(db, clock, expiration=60)
+    store = archive(storage, clock, expiration=60)
     jpeg = await store.keep(b"\xff\xd8\xff a", "image/jpeg", job_id="job1")
     clock.advance(30)
     png = await store.keep(b"\x89PNG b", "image/png", job_id="job2")
