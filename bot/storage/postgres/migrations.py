@@ -92,4 +92,18 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     END
     $$;
     """,
+    # 2: finished images served by GET /image/{id} for IMAGE_EXPIRATION seconds (the HTTP side)
+    """
+    CREATE TABLE images (
+        id TEXT PRIMARY KEY,
+        job_id TEXT,
+        mime TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        data BYTEA NOT NULL
+    );
+    CREATE INDEX images_created ON images (created_at);
+    CREATE INDEX images_expires ON images (expires_at);
+    """,
 )
