@@ -92,4 +92,12 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     END
     $$;
     """,
+    # 2: cooldowns, misconfiguration and probe claims are shared by the replicas (LISTEN/NOTIFY on top)
+    """
+    ALTER TABLE account_state
+        ADD COLUMN cooling_until DOUBLE PRECISION,
+        ADD COLUMN misconfigured TEXT,
+        ADD COLUMN recheck_at DOUBLE PRECISION,
+        ADD COLUMN probe_until DOUBLE PRECISION;
+    """,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.core.persistence import AccountStateFeed
 from bot.storage.sqlite.accounts import SqliteAccountStateStore
 from bot.storage.sqlite.database import SqliteDatabase
 from bot.storage.sqlite.jobs import SqliteJobStore
@@ -18,6 +19,8 @@ class SqliteStorage:
         self.ledger = SqliteUsageLedger(self.db)
         self.accounts = SqliteAccountStateStore(self.db)
         self.jobs = SqliteJobStore(self.db)
+        #: one process: what the pool learns in memory is already everything there is to know
+        self.feed: AccountStateFeed | None = None
 
     async def __aenter__(self) -> SqliteStorage:
         await self.db.open()
