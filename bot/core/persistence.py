@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from bot.core.image_store import ImageStore
+
 
 @dataclass(frozen=True)
 class StoredJob:
@@ -174,6 +176,9 @@ class Storage(Protocol):
 
     @property
     def jobs(self) -> JobStore: ...
+
+    @property
+    def images(self) -> ImageStore: ...
 
     @property
     def feed(self) -> AccountStateFeed | None:

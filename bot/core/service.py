@@ -40,11 +40,11 @@ from bot.core.reference_limits import MAX_REFERENCES
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
     ContentFiltered,
+    DeadlineExceeded,
     InvalidReference,
     JobNotFound,
     NotPermitted,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
 from bot.logs import current_request_id
 from bot.providers.base import FailureKind, ImageProvider, UpstreamFailure
@@ -298,7 +298,7 @@ class ImageService:
                 async with asyncio.timeout(self.config.deadline_seconds):
                     return await self._generate(request, plan, progress, timings, started)
             except TimeoutError:
-                raise UpstreamUnavailable(f"no image within {self.config.deadline_seconds:.0f}s") from None
+                raise DeadlineExceeded(f"no image within {self.config.deadline_seconds:.0f}s") from None
 
     async def _generate(
         self,

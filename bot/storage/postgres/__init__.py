@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.storage.postgres.accounts import PostgresAccountStateStore
 from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.feed import PostgresAccountFeed
+from bot.storage.postgres.images import PostgresImageStore
 from bot.storage.postgres.jobs import PostgresJobStore
 from bot.storage.postgres.usage import PostgresUsageLedger
 
@@ -17,6 +18,7 @@ class PostgresStorage:
         self.ledger = PostgresUsageLedger(self.db)
         self.accounts = PostgresAccountStateStore(self.db)
         self.jobs = PostgresJobStore(self.db)
+        self.images = PostgresImageStore(self.db)
         self.feed = PostgresAccountFeed(self.db)
 
     async def __aenter__(self) -> PostgresStorage:
@@ -31,6 +33,7 @@ __all__ = [
     "PostgresAccountFeed",
     "PostgresAccountStateStore",
     "PostgresDatabase",
+    "PostgresImageStore",
     "PostgresJobStore",
     "PostgresStorage",
     "PostgresUsageLedger",

@@ -100,4 +100,19 @@ MIGRATIONS: tuple[LiteralString, ...] = (
         ADD COLUMN recheck_at DOUBLE PRECISION,
         ADD COLUMN probe_until DOUBLE PRECISION;
     """,
+    # 3: finished images served by GET /image/{id} (the HTTP side), shared so any replica serves any image
+    """
+    CREATE TABLE images (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        id TEXT PRIMARY KEY,
+        job_id TEXT,
+        mime TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        data BYTEA NOT NULL
+    );
+    CREATE INDEX images_created ON images (created_at);
+    CREATE INDEX images_expires ON images (expires_at);
+    """,
 )
