@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.cli import EXIT_CONFIG, EXIT_OK, migrate_db
+from bot.core.image_store import StoredImage
 from bot.core.persistence import StoredJob
 from bot.settings import load_settings
 from bot.storage.postgres import PostgresStorage
 from bot.storage.sqlite import SqliteStorage
 
 DAY = "2026-11-21"
+IMAGE = StoredImage("img-1", b"\x89PNG data", "image/png", created_at=1000.0, expires_at=99000.0, job_id="j1")
 
 
 async def fill(path: Path) -> StoredJob:
@@ -26,6 +28,7 @@ async def fill(path: Path) -> StoredJob:
         )
         await sqlite.accounts.mark_spent("acc-1", until=90000.0, now=1000.0)
         await sqlite.accounts.record_call("acc-1", day=DAY, image=True, neurons=12.5)
+        await sqlite.images.put(IMAGE, max_total_bytes=10**6)
     return job
 
 
@@ -41,6 +44,7 @@ async def test_migrate_db_copies_everything_and_refuses_a_second_time(tmp_path: 
         assert (await postgres.ledger.counts("telegram:1", now=1001.0, day=DAY)).today == 3
         assert await postgres.accounts.spent_accounts(now=1001.0) == {"acc-1": 90000.0}
         assert (await postgres.accounts.usage_on(DAY))["acc-1"].neurons == 12.5
+        assert await postgres.images.get("img-1", now=1001.0) == IMAGE
         # new admissions go on after the copied events (the identity column was not disturbed)
         more = await postgres.ledger.try_consume(
             "telegram:1", now=1002.0, day=DAY, per_minute=None, per_day=4

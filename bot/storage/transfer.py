@@ -25,6 +25,7 @@ TABLES: tuple[tuple[LiteralString, LiteralString], ...] = (
         "seed, created_at",
     ),
     ("job_references", "job_id, position, data"),
+    ("images", "id, job_id, mime, size, created_at, expires_at, data"),
 )
 
 
@@ -55,6 +56,7 @@ async def _copy(source: Path, target_url: str) -> dict[str, int]:
         cursor = await conn.execute(
             "SELECT (SELECT count(*) FROM jobs) + (SELECT count(*) FROM usage_events)"
             " + (SELECT count(*) FROM account_usage) + (SELECT count(*) FROM account_state)"
+            " + (SELECT count(*) FROM images)"
         )
         existing = await cursor.fetchone()
         if existing is not None and existing[0]:

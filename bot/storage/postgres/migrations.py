@@ -92,27 +92,26 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     END
     $$;
     """,
-    # 2: cooldowns, misconfiguration and probe claims are shared by the replicas (LISTEN/NOTIFY on top)
-    """
-    ALTER TABLE account_state
-        ADD COLUMN cooling_until DOUBLE PRECISION,
-        ADD COLUMN misconfigured TEXT,
-        ADD COLUMN recheck_at DOUBLE PRECISION,
-        ADD COLUMN probe_until DOUBLE PRECISION;
-    """,
-    # 3: finished images served by GET /image/{id} (the HTTP side), shared so any replica serves any image
+    # 2: finished images served by GET /image/{id} for IMAGE_EXPIRATION seconds (the HTTP side)
     """
     CREATE TABLE images (
-        seq BIGINT GENERATED ALWAYS AS IDENTITY,
         id TEXT PRIMARY KEY,
         job_id TEXT,
         mime TEXT NOT NULL,
-        size INTEGER NOT NULL,
+        size BIGINT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL,
         expires_at DOUBLE PRECISION NOT NULL,
         data BYTEA NOT NULL
     );
     CREATE INDEX images_created ON images (created_at);
     CREATE INDEX images_expires ON images (expires_at);
+    """,
+    # 3: cooldowns, misconfiguration and probe claims are shared by the replicas (LISTEN/NOTIFY on top)
+    """
+    ALTER TABLE account_state
+        ADD COLUMN cooling_until DOUBLE PRECISION,
+        ADD COLUMN misconfigured TEXT,
+        ADD COLUMN recheck_at DOUBLE PRECISION,
+        ADD COLUMN probe_until DOUBLE PRECISION;
     """,
 )

@@ -129,7 +129,14 @@ function chooseRatio(ratio) {
   for (const button of $("ratios").children) {
     button.setAttribute("aria-checked", String(button.dataset.ratio === option.ratio));
   }
-  $("size-readout").textContent = t("web.size.readout", { width: option.width, height: option.height });
+  drawReadout();
+}
+
+// With references the server may switch to FLUX_REFERENCE_MODEL, whose sizes differ: show what will be drawn.
+function drawReadout() {
+  const option = state.ratios.find((o) => o.ratio === state.ratio);
+  const size = option && option.sizes[Math.min(state.refs.length, option.sizes.length - 1)];
+  $("size-readout").textContent = size ? t("web.size.readout", size) : "";
 }
 
 function composeError(message) {
@@ -154,6 +161,7 @@ function addFiles(files) {
 }
 
 function drawPreviews() {
+  drawReadout();
   const list = $("previews");
   list.replaceChildren();
   state.refs.forEach((ref, index) => {
@@ -238,17 +246,17 @@ async function run(path, body) {
       fail(await errorText(response));
       return;
     }
-    await readEvents(response, (event, data) => {
-      if (event === "progress") {
+    await readEvents(response, (data) => {
+      if (data.type === "progress") {
         markStage(data.stage);
         $("status").textContent = data.text;
-      } else if (event === "result") {
+      } else if (data.type === "result") {
         finished = true;
         markStage("done");
         $("status").textContent = "";
         showResult(data);
         loadHistory();
-      } else if (event === "error") {
+      } else if (data.type === "error") {
         finished = true;
         fail(data.message);
       }
@@ -267,24 +275,21 @@ function fail(message) {
   composeError(message);
 }
 
+// Server-sent events over fetch (EventSource cannot POST a form): "data:" lines, blank-line separated;
+// comment lines (": keep-alive") are skipped.
 async function readEvents(response, onEvent) {
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value.replace(/\r\n/g, "\n");
+    buffer += value.replace(/\r\n?/g, "\n");
     let end;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      let event = "message";
-      let data = "";
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data += line.slice(5).trim();
-      }
-      if (data) onEvent(event, JSON.parse(data));
+      const data = block.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trimStart());
+      if (data.length) onEvent(JSON.parse(data.join("\n")));
     }
   }
 }
@@ -330,7 +335,7 @@ function reroll(job) {
 function reuseSeed(job) {
   $("prompt").value = job.prompt;
   $("seed").value = String(job.seed);
-  const same = state.ratios.find((o) => o.width === job.width && o.height === job.height);
+  const same = state.ratios.find((o) => o.sizes.some((s) => s && s.width === job.width && s.height === job.height));
   if (same) chooseRatio(same.ratio);
   $("compose").scrollIntoView({ behavior: "smooth", block: "start" });
   $("generate").focus({ preventScroll: true });
