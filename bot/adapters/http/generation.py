@@ -1,0 +1,105 @@
+"""One API request's images through the core: cheap checks, admission for all ``n``, URL fetches, then generation.
+
+Shared by ``/v1/images/*`` and ``/v1/chat/completions``. The order is the core's: prompt checks and the
+allow-list, limits (all ``n`` or none) and queue room come before any reference is downloaded or decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+
+from fastapi import Request
+
+from bot.adapters.http.context import HttpContext
+from bot.adapters.http.fetch import PublicImageFetcher
+from bot.adapters.http.inputs import ReferenceInput
+from bot.adapters.http.metrics import Metrics
+from bot.core.admission import Admission
+from bot.core.models import GenerationRequest, GenerationResult
+from bot.core.parsing import MAX_SEED, parse_prompt
+from bot.core.service import ProgressCallback
+
+log = logging.getLogger(__name__)
+
+
+def check_prompt(request: GenerationRequest) -> None:
+    """Refuse a bad prompt, ratio, size or flag before anything is admitted (``InvalidRequest``)."""
+    parse_prompt(request.text, request.options)
+
+
+async def fetch_references(
+    fetcher: PublicImageFetcher, inputs: Sequence[ReferenceInput]
+) -> tuple[bytes, ...]:
+    """The references' bytes; URLs are fetched now (the request is admitted), concurrently."""
+
+    async def one(item: ReferenceInput) -> bytes:
+        if item.data is not None:
+            return item.data
+        assert item.url is not None
+        return await fetcher.fetch(item.url)
+
+    return tuple(await asyncio.gather(*(one(item) for item in inputs)))
+
+
+async def generate_images(
+    context: HttpContext,
+    metrics: Metrics,
+    route: str,
+    request: GenerationRequest,
+    *,
+    admission: Admission,
+    count: int,
+    progress: ProgressCallback | None = None,
+) -> list[GenerationResult]:
+    """``count`` images at once under one admission; a given seed becomes seed, seed+1, ... so they differ.
+
+    Images that were made are returned even when others failed (they were paid for); when none was made the
+    first error is raised.
+    """
+    seed = request.options.seed
+
+    def variant(index: int) -> GenerationRequest:
+        if seed is None or index == 0:
+            return request
+        return replace(request, options=replace(request.options, seed=(seed + index) % (MAX_SEED + 1)))
+
+    async def one(index: int) -> GenerationResult:
+        # Only the first reports progress: n parallel "painting" lines would say nothing more.
+        return await context.run(
+            lambda: context.service.generate(
+                variant(index), progress if index == 0 else None, admission=admission
+            )
+        )
+
+    outcomes = await asyncio.gather(*(one(index) for index in range(count)), return_exceptions=True)
+    results = [outcome for outcome in outcomes if isinstance(outcome, GenerationResult)]
+    errors = [outcome for outcome in outcomes if not isinstance(outcome, GenerationResult)]
+    for error in errors:
+        metrics.failed(error)
+    for result in results:
+        metrics.delivered(route, result)
+    if not results:
+        raise errors[0]
+    if errors:
+        log.warning("%d of %d images failed; answering with the %d made", len(errors), count, len(results))
+    return results
+
+
+def base_url(context: HttpContext, request: Request) -> str:
+    """``PUBLIC_BASE_URL``, else the URL this request came in on (proxy headers honoured by uvicorn)."""
+    configured = context.settings.public_base_url
+    return configured if configured else str(request.base_url).rstrip("/")
+
+
+async def image_link(context: HttpContext, request: Request, result: GenerationResult) -> str:
+    """Keep ``result`` in the image store and return its absolute ``/image/{id}`` URL."""
+    kept = await context.archive.keep(result.image, result.mime, job_id=result.job_id)
+    return f"{base_url(context, request)}/image/{kept.id}"
+
+
+def output_format(mime: str) -> str:
+    """``png``/``jpeg``/``webp``: what the bytes really are (sniffed by the provider)."""
+    return mime.split("/", 1)[-1] if mime.startswith("image/") else "png"
