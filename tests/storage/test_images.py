@@ -60,3 +60,21 @@ async def test_an_image_larger_than_the_whole_cap_is_still_kept_alone(
     big = await store.keep(b"x" * 100, "image/png")
     assert await store.fetch(big.id) is not None
     assert await store.fetch(old.id) is None
+
+
+async def test_the_history_finds_each_jobs_kept_image_until_it_expires(
+    storage: Storage, clock: ManualClock
+) -> None:
+    store = archive(storage, clock, expiration=60)
+    jpeg = await store.keep(b"\xff\xd8\xff a", "image/jpeg", job_id="job1")
+    clock.advance(30)
+    png = await store.keep(b"\x89PNG b", "image/png", job_id="job2")
+    await store.keep(b"\x89PNG c", "image/png")  # made outside a job
+    links = await store.links_for_jobs(["job1", "job2", "job3"])
+    assert {job: (link.id, link.mime) for job, link in links.items()} == {
+        "job1": (jpeg.id, "image/jpeg"),
+        "job2": (png.id, "image/png"),
+    }
+    clock.advance(30)
+    assert list(await store.links_for_jobs(["job1", "job2"])) == ["job2"]
+    assert await store.links_for_jobs([]) == {}
