@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 
 from fastapi import Request
 
@@ -19,7 +18,7 @@ from bot.adapters.http.inputs import ReferenceInput
 from bot.adapters.http.metrics import Metrics
 from bot.core.admission import Admission
 from bot.core.models import GenerationRequest, GenerationResult
-from bot.core.parsing import MAX_SEED, parse_prompt
+from bot.core.parsing import parse_prompt
 from bot.core.service import ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -51,41 +50,31 @@ async def generate_images(
     request: GenerationRequest,
     *,
     admission: Admission,
-    count: int,
     progress: ProgressCallback | None = None,
 ) -> list[GenerationResult]:
-    """``count`` images at once under one admission; a given seed becomes seed, seed+1, ... so they differ.
+    """The images ``request`` asks for (``options.count``), made at once under one admission.
 
-    Images that were made are returned even when others failed (they were paid for); when none was made the
-    first error is raised.
+    The core hands back the images that failed while others were made; only when none was made is the error
+    raised (and counted).
     """
-    seed = request.options.seed
-
-    def variant(index: int) -> GenerationRequest:
-        if seed is None or index == 0:
-            return request
-        return replace(request, options=replace(request.options, seed=(seed + index) % (MAX_SEED + 1)))
-
-    async def one(index: int) -> GenerationResult:
-        # Only the first reports progress: n parallel "painting" lines would say nothing more.
-        return await context.run(
-            lambda: context.service.generate(
-                variant(index), progress if index == 0 else None, admission=admission
-            )
+    try:
+        results = await context.run(
+            lambda: context.service.generate_all(request, progress, admission=admission)
         )
-
-    outcomes = await asyncio.gather(*(one(index) for index in range(count)), return_exceptions=True)
-    results = [outcome for outcome in outcomes if isinstance(outcome, GenerationResult)]
-    errors = [outcome for outcome in outcomes if not isinstance(outcome, GenerationResult)]
-    for error in errors:
+    except BaseException as error:
         metrics.failed(error)
+        raise
     for result in results:
         metrics.delivered(route, result)
-    if not results:
-        raise errors[0]
-    if errors:
-        log.warning("%d of %d images failed; answering with the %d made", len(errors), count, len(results))
     return results
+
+
+def model_option(context: HttpContext, name: str | None) -> str | None:
+    """A model the bot offers (alias, id or its last part) is used; any other name (``dall-e-3``, ``gpt-4o``,
+    what a client happens to send) means the default model rather than an error."""
+    if name and context.service.models.find(name) is not None:
+        return name
+    return None
 
 
 def base_url(context: HttpContext, request: Request) -> str:

@@ -25,6 +25,7 @@ from bot.adapters.http.generation import (
     fetch_references,
     generate_images,
     image_link,
+    model_option,
     output_format,
 )
 from bot.adapters.http.inputs import (
@@ -43,7 +44,8 @@ from bot.core.parsing import MAX_SEED, MAX_STEPS
 
 router = APIRouter(prefix="/v1/images", tags=["openai"])
 
-MAX_IMAGES_PER_REQUEST = 4
+#: the schema's bound; ``MAX_IMAGES_PER_REQUEST`` (default 4) is the core's and may be lower
+MAX_IMAGES_PER_REQUEST = 10
 #: multipart parts beyond this are not even parsed (4 images, a mask, and the text fields)
 _MAX_FORM_FILES = MAX_REFERENCES + 4
 _MAX_FORM_FIELDS = 64
@@ -178,7 +180,7 @@ def references_of(
     return check_count(inputs)
 
 
-def generation_request(user: UserRef, body: ImageRequest) -> GenerationRequest:
+def generation_request(context: HttpContext, user: UserRef, body: ImageRequest) -> GenerationRequest:
     """The core request: the prompt (a JSON object is sent as JSON text) and what the fields ask for."""
     prompt = body.prompt if body.prompt is not None else body.input
     if isinstance(prompt, dict):
@@ -195,6 +197,8 @@ def generation_request(user: UserRef, body: ImageRequest) -> GenerationRequest:
         seed=body.seed,
         steps=body.steps or body.num_steps,
         negative=body.negative_prompt,
+        model=model_option(context, body.model),
+        count=body.n or 1,
     )
     return GenerationRequest(user=user, text=prompt, options=options)
 
@@ -229,9 +233,9 @@ async def _images(context: HttpContext, request: Request, user: UserRef, *, rout
     inputs = references_of(body, uploads, max_bytes=max_bytes)
     if route == "edits" and not inputs:
         raise invalid("An image to edit is required ('image').", param="image", code="missing_image")
-    core_request = generation_request(user, body)
+    core_request = generation_request(context, user, body)
     check_prompt(core_request)
-    count = body.n or 1
+    count = context.service.images_asked(core_request)
     async with AsyncExitStack() as stack:
         admission = await stack.enter_async_context(context.service.admission(user, count=count))
         fetcher = PublicImageFetcher(max_bytes=max_bytes)
@@ -241,7 +245,7 @@ async def _images(context: HttpContext, request: Request, user: UserRef, *, rout
         )
         del references, inputs, uploads  # the core keeps only the shrunk copies
         results = await generate_images(
-            context, metrics_of(request), route, core_request, admission=admission, count=count
+            context, metrics_of(request), route, core_request, admission=admission
         )
     return await respond(context, request, body, results)
 
