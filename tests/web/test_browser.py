@@ -4,8 +4,10 @@ re-roll, reuse the seed, find it all in the history, at desktop and phone width.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import httpx
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -148,7 +150,17 @@ def test_a_new_user_signs_in_generates_rerolls_and_finds_it_all_in_the_history(
     assert len(call.reference_sizes) == 1 and (call.width, call.height) == (1360, 768)
     download = driver.find_element(By.ID, "download")
     assert download.get_attribute("download") == f"imagine-{seed}.png"
+    served = httpx.get(str(download.get_attribute("href")), timeout=30)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(served.content)).size == (1360, 768)
     screenshot(driver, "desktop-result")
+    driver.find_element(By.ID, "copy").click()
+    toast = wait_for(driver, "the copy toast", lambda d: d.find_elements(By.CSS_SELECTOR, ".toast"))
+    assert [t.text for t in toast] == ["Prompt copied to the clipboard."]
+    driver.execute_cdp_cmd(
+        "Browser.grantPermissions", {"permissions": ["clipboardReadWrite"], "origin": live.base_url}
+    )
+    assert driver.execute_script("return navigator.clipboard.readText()") == final
 
     # Re-roll: the same final prompt and size, a new seed.
     driver.find_element(By.ID, "reroll").click()

@@ -239,6 +239,8 @@ async function run(path, body) {
   for (const item of $("stages").children) item.classList.remove("done", "active", "skipped");
   show($("stages"), true);
   $("status").textContent = "";
+  // On a phone the result is below the form: bring the progress into view.
+  if (window.matchMedia("(max-width: 860px)").matches) $("result").scrollIntoView({ behavior: "smooth" });
   let finished = false;
   try {
     const response = await api(path, { method: "POST", body });
