@@ -12,7 +12,7 @@ from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from bot.core.models import GenerationRequest, UserRef
 from tests.web.browser import DESKTOP, PHONE, console_errors, fresh_profile, screenshot, start_chromium
@@ -278,3 +278,30 @@ def test_the_page_speaks_the_browsers_language_at_phone_width(live: LiveApp) -> 
         assert driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 0
     finally:
         driver.quit()
+
+
+def test_a_second_model_on_offer_can_be_picked_with_its_steps(
+    live: LiveApp, browser: webdriver.Chrome
+) -> None:
+    driver = browser
+    driver.set_window_size(*DESKTOP)
+    if not open_page(driver, live.base_url + "/"):
+        sign_in(driver, KEYS["demo"])
+        visible(driver, "app")
+    model = Select(visible(driver, "model"))
+    assert [option.get_attribute("value") for option in model.options] == ["klein", "dev"]
+    assert not driver.find_element(By.ID, "steps-field").is_displayed()  # klein's steps are fixed
+    model.select_by_value("dev")
+    steps = visible(driver, "steps")
+    assert steps.get_attribute("placeholder") == "auto (≤ 50)"
+    steps.send_keys("8")
+    driver.find_element(By.CSS_SELECTOR, '#ratios [data-ratio="1:1"]').click()
+    prompt = driver.find_element(By.ID, "prompt")
+    prompt.clear()
+    prompt.send_keys("a dev-model fox --raw")
+    previous = text_of(driver, "meta-seed") if driver.find_element(By.ID, "meta").is_displayed() else ""
+    driver.find_element(By.ID, "generate").click()
+    wait_for_result(driver, previous)
+    assert text_of(driver, "meta-model") == "@cf/black-forest-labs/flux-2-dev"
+    call = live.workers.calls[-1]
+    assert (call.model, call.steps) == ("@cf/black-forest-labs/flux-2-dev", 8)
