@@ -48,7 +48,9 @@ async def test_help_and_buttons_are_answered_while_a_thousand_requests_wait(
         assert help_reply.params["text"].startswith("Send /imagine")
         last = statuses[-1]
         tg.press_button(last.result, buttons(last)[0], user=users[-1])
-        (cancelled,) = await tg.wait_for("editMessageText", predicate=lambda c: "Cancelled" in c.params["text"])
+        (cancelled,) = await tg.wait_for(
+            "editMessageText", predicate=lambda c: "Cancelled" in c.params["text"]
+        )
         assert cancelled.params["message_id"] == last.result["message_id"]
         assert len(workers.calls) == 1  # all of this while the first image is still being made
 
