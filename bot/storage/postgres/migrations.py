@@ -106,4 +106,12 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     CREATE INDEX images_created ON images (created_at);
     CREATE INDEX images_expires ON images (expires_at);
     """,
+    # 3: cooldowns, misconfiguration and probe claims are shared by the replicas (LISTEN/NOTIFY on top)
+    """
+    ALTER TABLE account_state
+        ADD COLUMN cooling_until DOUBLE PRECISION,
+        ADD COLUMN misconfigured TEXT,
+        ADD COLUMN recheck_at DOUBLE PRECISION,
+        ADD COLUMN probe_until DOUBLE PRECISION;
+    """,
 )
