@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
@@ -94,19 +93,22 @@ async def test_the_raw_stream_is_event_stream_ending_in_done_and_reports_the_pla
     async with serve_api(MAX_JOBS_PER_USER="1") as api:
         api.fake.default("acc1", ok(delay=30))  # the first image holds the user's only slot until released
         body = {"model": "flux", "stream": True, "messages": [{"role": "user", "content": "first"}]}
-        async with api.client() as client:
-            first = asyncio.create_task(client.post("/v1/chat/completions", json={**body, "stream": False}))
-            while not api.fake.calls:
-                await asyncio.sleep(0.01)
-            async with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        second = {**body, "messages": [{"role": "user", "content": "second"}]}
+        events: list[str] = []
+        async with api.client() as client, client.stream("POST", "/v1/chat/completions", json=body) as first:
+            first_lines = first.aiter_lines()
+            async for line in first_lines:
+                if "Painting" in line:
+                    break  # the first request holds the slot now
+            async with client.stream("POST", "/v1/chat/completions", json=second) as response:
                 assert response.headers["content-type"].startswith("text/event-stream")
-                events: list[str] = []
                 async for line in response.aiter_lines():
                     if line.startswith("data: "):
                         events.append(line.removeprefix("data: "))
                         if "in line" in line:
                             api.fake.release()  # now both may finish
-            assert (await first).status_code == 200
+            rest = [line async for line in first_lines if line.startswith("data: ")]
+    assert rest[-1] == "data: [DONE]"
     assert events[-1] == "[DONE]"
     texts = [json.loads(event)["choices"][0]["delta"].get("content", "") for event in events[:-1]]
     queued = next(i for i, text in enumerate(texts) if "number 1 in line" in text)
