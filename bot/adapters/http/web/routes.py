@@ -143,6 +143,8 @@ def web_router(context: HttpContext, now: Callable[[], float]) -> APIRouter:
             offered = str(body["key"]) if isinstance(body, dict) else ""
         except (ValueError, KeyError):
             offered = ""
+        if not credentials:
+            return _error(401, translate("web.signin.closed", locale), "no_keys_configured")
         name = credentials.name_for(offered) if offered else None
         if name is None:
             return _error(401, translate("web.signin.invalid", locale), "invalid_api_key")
