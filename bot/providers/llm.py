@@ -48,6 +48,16 @@ def chat_completions_url(base: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
+def _host_and_port(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or "?"
+    return f"{host}:{port}" if port else host
+
+
 def chat_body(model: str | None, messages: ChatMessages, **extra: Any) -> dict[str, Any]:
     """A chat-completions request body; ``model`` None leaves it out (single-model servers such as llama.cpp)."""
     body: dict[str, Any] = {"messages": [dict(message) for message in messages], **extra}
@@ -109,7 +119,8 @@ class ExternalChat:
         self._model = model
         self._key = api_key.get_secret_value() if api_key is not None else ""
         self._timeout = timeout
-        self.label = f"{model or 'default model'} at {urlsplit(self.url).netloc}"
+        # hostname and port only: the netloc may carry user:key@ (sent as basic auth, never shown)
+        self.label = f"{model or 'default model'} at {_host_and_port(self.url)}"
 
     async def complete(self, messages: ChatMessages, *, request_id: str) -> str:
         """One chat completion; raises ``UpstreamFailure`` with the key scrubbed from every detail."""

@@ -237,6 +237,8 @@ class FakeWorkersAI:
         #: the text every successful chat completion answers with
         self.chat_answer = "A lighthouse on a cliff at dusk, warm light, wide shot, calm mood"
         self.images_served = 0
+        #: > 0: token checks answer one byte every this many seconds, never finishing (a trickling upstream)
+        self.verify_trickle = 0.0
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self._defaults: dict[str, Behaviour] = {}
         self._token_kinds: dict[str, str] = {}
@@ -424,11 +426,26 @@ class FakeWorkersAI:
         }
         return web.json_response(envelope, headers=headers)
 
-    async def _verify_account(self, request: web.Request) -> web.Response:
+    async def _verify_account(self, request: web.Request) -> web.StreamResponse:
+        if self.verify_trickle:
+            return await self._trickle(request)
         return self._verify(request, "account")
 
-    async def _verify_user(self, request: web.Request) -> web.Response:
+    async def _verify_user(self, request: web.Request) -> web.StreamResponse:
+        if self.verify_trickle:
+            return await self._trickle(request)
         return self._verify(request, "user")
+
+    async def _trickle(self, request: web.Request) -> web.StreamResponse:
+        """Headers at once, then a byte now and then until the fake closes: no read ever times out."""
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):
+            while not self._closing.is_set():
+                await response.write(b" ")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), self.verify_trickle)
+        return response
 
     def _verify(self, request: web.Request, path_kind: str) -> web.Response:
         kind = self._token_kind(_bearer(request))
