@@ -44,6 +44,8 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _HIGH_BIT_DEPTH = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 #: pixels per strip when converting and reducing (4 MB as RGBA)
 _STRIP_PIXELS = 1 << 20
+#: decodes holding at least this much hand their freed memory back to the OS afterwards
+_TRIM_AFTER_BYTES = 32 * 1024 * 1024
 _EXIF_ORIENTATION_TAG = 0x0112
 _TRANSPOSE_FOR_ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -82,11 +84,14 @@ def decode_cost(data: bytes, *, max_bytes: int, budget: int, max_side: int = REF
 def normalise_reference(data: bytes, *, max_bytes: int, max_side: int = REFERENCE_SIDE) -> bytes:
     """Validate ``data`` as an image and return it upright, within ``max_side``², as JPEG (or PNG with alpha)."""
     _check_bytes(data, max_bytes)
+    decoded: list[int] = []  # bytes of the full decode, once known
     try:
         with _guarded():
-            image = _decode_small(data, max_side)
+            image = _decode_small(data, max_side, decoded)
     finally:
-        _release_freed_memory()
+        # Only after big decodes: a trim costs milliseconds, and small buffers are reused anyway.
+        if sum(decoded) >= _TRIM_AFTER_BYTES:
+            _release_freed_memory()
     return _encode(image)
 
 
@@ -152,10 +157,11 @@ def _guarded() -> Iterator[None]:
         ) from None
 
 
-def _decode_small(data: bytes, max_side: int) -> Image.Image:
+def _decode_small(data: bytes, max_side: int, decoded: list[int]) -> Image.Image:
     with _open(data) as opened:
         _check_dimensions(opened)
         target = _fit(opened.size, max_side)
+        decoded.append(_peak_bytes(opened, target))  # from the full-size header, before ``draft``
         if opened.format in _SCALABLE:
             # libjpeg's scaled IDCT is itself a good downscale: ask for just the target, never less.
             opened.draft(None, target)
