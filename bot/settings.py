@@ -113,6 +113,14 @@ class Settings(BaseSettings):
     prompt_optimization_timeout_seconds: float = Field(default=15.0, gt=0)
     prompt_optimization_cf_model: str = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 
+    # --- Failover edges and failed attempts ------------------------------------------------------
+    #: a "spent" answer this soon after 00:00 UTC is re-checked at growing intervals, not taken for a whole day
+    midnight_grace_minutes: float = Field(default=15.0, ge=0, le=720)
+    #: a misconfigured account gets one trial call this often (half-open)
+    misconfigured_recheck_minutes: float = Field(default=15.0, gt=0)
+    #: failed generations one user may cause per minute (they are refunded from the limits); 0 = no budget
+    failed_attempts_per_minute: int = Field(default=3, ge=0)
+
     _split = field_validator("admin_ids", "allowed_ids", "discord_guild_ids", mode="before")(_split_commas)
 
     @field_validator("discord_guild_ids")

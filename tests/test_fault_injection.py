@@ -96,6 +96,7 @@ async def test_random_faults_end_in_an_image_or_a_clear_error(
                     assert result.image and result.size.width > 0
                     outcomes["image"] += 1
                     served_by[result.account_index] += 1
+            await app.pool.drain()
             usage = await AccountStateStore(app.db).usage_on(utc_day(clock.time()))
 
     assert outcomes["image"] > REQUESTS // 2, outcomes

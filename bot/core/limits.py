@@ -1,7 +1,8 @@
-"""Who may generate, and how often: allow-list, admins, per-minute and per-day limits."""
+"""Who may generate, and how often: allow-list, admins, per-minute and per-day limits, and a failure budget."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -48,16 +49,62 @@ class Admission:
     """A consumed limit slot; hand it back with ``RateLimiter.refund`` if the generation fails."""
 
     event_id: int | None
+    #: whose failure budget a failed generation is charged to (None: not limited, e.g. the operator's CLI)
+    user_key: str | None = None
+
+
+_WINDOW = 60.0
+
+
+class FailureBudget:
+    """Failed generations per user in the last minute.
+
+    Failures are refunded from the limits (a user should not pay for a filtered prompt or an outage), so without
+    this a user's failing requests would reach the upstream without bound. In memory: a minute is short enough
+    that a restart forgetting it does no harm (each process of a scaled-out bot keeps its own).
+    """
+
+    def __init__(self, per_minute: int | None) -> None:
+        self.per_minute = per_minute
+        self._failures: dict[str, deque[float]] = {}
+
+    def record(self, user_key: str, now: float) -> None:
+        if self.per_minute is None:
+            return
+        self._recent(user_key, now).append(now)
+        if len(self._failures) > 4096:  # forget users whose failures are all older than a minute
+            for key in [key for key, times in self._failures.items() if not self._recent(key, now)]:
+                del self._failures[key]
+
+    def retry_after(self, user_key: str, now: float) -> float | None:
+        """Seconds until ``user_key`` may try again; None when the budget allows a try now."""
+        if self.per_minute is None:
+            return None
+        recent = self._recent(user_key, now)
+        if len(recent) < self.per_minute:
+            return None
+        return max(1.0, recent[-self.per_minute] + _WINDOW - now)
+
+    def _recent(self, user_key: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(user_key, deque())
+        # keep only (now - 60 s, now]: a failure "in the future" (the clock stepped back) is forgotten, not
+        # held against the user for as long as the step
+        kept = deque(t for t in times if now - _WINDOW < t <= now)
+        self._failures[user_key] = kept
+        return kept
 
 
 class RateLimiter:
     """Per-user limits over the usage ledger. A limit of 0 means unlimited."""
 
-    def __init__(self, ledger: UsageLedger, clock: Clock, *, per_minute: int, per_day: int) -> None:
+    def __init__(
+        self, ledger: UsageLedger, clock: Clock, *, per_minute: int, per_day: int, failures_per_minute: int = 0
+    ) -> None:
         self._ledger = ledger
         self._clock = clock
         self._per_minute = per_minute or None
         self._per_day = per_day or None
+        self._failures = FailureBudget(failures_per_minute or None)
 
     async def acquire(self, user_key: str, *, exempt: bool = False) -> Admission:
         """Consume one generation or raise ``LimitReached`` saying when the user may try again.
@@ -66,6 +113,15 @@ class RateLimiter:
         """
         now = self._clock.time()
         day = utc_day(now)
+        wait = None if exempt else self._failures.retry_after(user_key, now)
+        if wait is not None:
+            return_at = now + wait
+            raise LimitReached(
+                scope="minute",
+                limit=self._failures.per_minute or 0,
+                retry_after=wait,
+                resets_at=as_datetime(return_at),
+            )
         event_id = await self._ledger.try_consume(
             user_key,
             now=now,
@@ -74,10 +130,14 @@ class RateLimiter:
             per_day=None if exempt else self._per_day,
         )
         if event_id is not None:
-            return Admission(event_id)
+            return Admission(event_id, None if exempt else user_key)
         raise await self._limit_error(user_key, now, day)
 
-    async def refund(self, admission: Admission) -> None:
+    async def refund(self, admission: Admission, *, failed: bool = False) -> None:
+        """Give the slot back; ``failed``: the generation reached the upstream and failed, which the failure
+        budget counts."""
+        if failed and admission.user_key is not None:
+            self._failures.record(admission.user_key, self._clock.time())
         if admission.event_id is not None:
             await self._ledger.refund(admission.event_id)
 
@@ -101,7 +161,7 @@ class RateLimiter:
                 scope="day", limit=self._per_day, retry_after=reset - now, resets_at=as_datetime(reset)
             )
         oldest = counts.oldest_in_minute if counts.oldest_in_minute is not None else now
-        reset = oldest + 60.0
+        reset = min(oldest, now) + _WINDOW  # an event "in the future" (the clock stepped back) waits no longer
         return LimitReached(
             scope="minute",
             limit=self._per_minute or 0,

@@ -32,6 +32,7 @@ from bot.core.parsing import parse_prompt
 from bot.core.queue import JobQueue
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
+    AllAccountsUnavailable,
     ContentFiltered,
     InvalidReference,
     JobNotFound,
@@ -214,9 +215,11 @@ class ImageService:
             admission = await self._limiter.acquire(user.key, exempt=self.is_admin(user))
         try:
             return await self._admitted(request, plan, progress, started)
-        except BaseException:
-            # A failed generation does not count against the user's limits.
-            await asyncio.shield(self._limiter.refund(admission))
+        except BaseException as error:
+            # A failed generation does not count against the user's limits, only against their failure budget
+            # (unless nothing was tried: every account out, or the request was cancelled).
+            failed = isinstance(error, Exception) and not isinstance(error, AllAccountsUnavailable)
+            await asyncio.shield(self._limiter.refund(admission, failed=failed))
             raise
 
     async def _admitted(
