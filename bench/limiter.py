@@ -20,7 +20,7 @@ from bench.common import Row
 from bot.core.clock import ManualClock
 from bot.core.limits import RateLimiter
 from bot.errors import LimitReached
-from bot.storage import Database, UsageLedger
+from bot.storage import SqliteDatabase, SqliteUsageLedger
 
 NAME = "4 limiter"
 # Mid-day, so the run never crosses 00:00 UTC whatever the wall clock says.
@@ -54,7 +54,7 @@ async def _burst(limiter: RateLimiter, users: int, requests: int) -> tuple[Count
     return admitted, time.perf_counter() - start
 
 
-async def _insert_rate(db: Database, count: int) -> float:
+async def _insert_rate(db: SqliteDatabase, count: int) -> float:
     await db.execute("CREATE TABLE IF NOT EXISTS bench_probe (id INTEGER PRIMARY KEY, v REAL)")
     start = time.perf_counter()
     await asyncio.gather(*(db.execute("INSERT INTO bench_probe (v) VALUES (?)", (i,)) for i in range(count)))
@@ -66,8 +66,8 @@ async def _one(config: Config, users: int, path: Path) -> Row:
     minute_limit = max(1, per_user // 2)
     day_limit = 2 * minute_limit  # phase 2 admits minute_limit more, then the day is full
     clock = ManualClock(NOON)
-    async with Database(path) as db:
-        limiter = RateLimiter(UsageLedger(db), clock, per_minute=minute_limit, per_day=day_limit)
+    async with SqliteDatabase(path) as db:
+        limiter = RateLimiter(SqliteUsageLedger(db), clock, per_minute=minute_limit, per_day=day_limit)
         first, t1 = await _burst(limiter, users, config.requests)
         clock.advance(61)
         second, t2 = await _burst(limiter, users, config.requests)

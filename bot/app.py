@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -14,6 +14,7 @@ from bot.core.bookkeeping import Bookkeeper
 from bot.core.clock import Clock, SystemClock, utc_day
 from bot.core.limits import AccessPolicy, RateLimiter
 from bot.core.optimiser import PromptOptimiser
+from bot.core.persistence import Storage
 from bot.core.prompt_optimiser import ChatModel, LLMPromptOptimiser
 from bot.core.queue import JobQueue
 from bot.core.service import ImageService, ServiceConfig
@@ -22,7 +23,7 @@ from bot.providers.catalogue import model_spec
 from bot.providers.llm import ExternalChat, WorkersAIChat
 from bot.providers.workers_ai import WorkersAIClient
 from bot.settings import Settings
-from bot.storage import AccountStateStore, Database, JobStore, UsageLedger
+from bot.storage.sqlite import SqliteStorage
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ JOB_RETENTION_SECONDS = 30 * 24 * 3600
 @dataclass
 class App:
     settings: Settings
-    db: Database
+    storage: Storage
     http: httpx.AsyncClient
     provider: ImageProvider
     pool: AccountPool
@@ -78,6 +79,11 @@ def build_optimiser(settings: Settings, http: httpx.AsyncClient, pool: AccountPo
     return LLMPromptOptimiser(chat, timeout=timeout, max_chars=max_chars)
 
 
+def open_storage(settings: Settings) -> AbstractAsyncContextManager[Storage]:
+    """The backend the settings name: SQLite at ``DATABASE_PATH`` (the embedded default)."""
+    return SqliteStorage(settings.database_path)
+
+
 @asynccontextmanager
 async def open_app(
     settings: Settings, *, clock: Clock | None = None, provider: ImageProvider | None = None
@@ -85,7 +91,7 @@ async def open_app(
     """Open the database and HTTP client, restore account state, and build the service."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        db = await stack.enter_async_context(Database(settings.database_path))
+        storage = await stack.enter_async_context(open_storage(settings))
         http = await stack.enter_async_context(create_http_client(settings))
         provider = provider or WorkersAIClient(http, settings.cf_api_base_url)
         # Entered after the database, so it is closed (its pending writes finished) before the database is.
@@ -93,7 +99,7 @@ async def open_app(
         stack.push_async_callback(bookkeeper.close)
         pool = AccountPool(
             settings.accounts,
-            AccountStateStore(db),
+            storage.accounts,
             clock,
             strategy=settings.account_strategy,
             capacity_cooldown=settings.capacity_cooldown_seconds,
@@ -103,8 +109,8 @@ async def open_app(
             bookkeeper=bookkeeper,
         )
         await pool.load()
-        jobs = JobStore(db)
-        ledger = UsageLedger(db)
+        jobs = storage.jobs
+        ledger = storage.ledger
         now = clock.time()
         await jobs.prune(older_than=now - JOB_RETENTION_SECONDS)
         await ledger.prune(before_day=utc_day(now - 2 * 86400))
@@ -129,4 +135,4 @@ async def open_app(
             clock=clock,
             optimiser=build_optimiser(settings, http, pool),
         )
-        yield App(settings, db, http, provider, pool, service, clock)
+        yield App(settings, storage, http, provider, pool, service, clock)

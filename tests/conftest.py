@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.clock import ManualClock
-from bot.storage import Database
+from bot.storage import SqliteDatabase
 
 # Tests talk only to fakes on loopback: never let a proxy from the environment intercept them.
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -32,6 +32,6 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[Database]:
-    async with Database(db_path) as database:
+async def db(db_path: Path) -> AsyncIterator[SqliteDatabase]:
+    async with SqliteDatabase(db_path) as database:
         yield database

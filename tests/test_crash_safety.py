@@ -12,7 +12,7 @@ from bot.app import open_app
 from bot.core.clock import utc_day
 from bot.core.models import AccountHealth, GenerationRequest, UserRef
 from bot.settings import load_settings
-from bot.storage import AccountStateStore, UsageLedger
+from bot.storage.sqlite import SqliteStorage
 from tests.crash_batch import USER
 from tests.fakes.workers_ai import SPENT, FakeWorkersAI, ok
 
@@ -57,11 +57,12 @@ async def test_kill_9_mid_batch_loses_nothing_and_counts_nothing_twice(tmp_path:
         spent_calls_before = len(fake.calls_for("acc1"))
 
         async with open_app(load_settings(None, env)) as app:
-            integrity = await app.db.fetch_one("PRAGMA integrity_check")
+            assert isinstance(app.storage, SqliteStorage)
+            integrity = await app.storage.db.fetch_one("PRAGMA integrity_check")
             assert integrity is not None and integrity[0] == "ok"
             today = utc_day(app.clock.time())
-            usage = (await AccountStateStore(app.db).usage_on(today))["acc2"]
-            counts = await UsageLedger(app.db).counts(USER.key, now=app.clock.time(), day=today)
+            usage = (await app.storage.accounts.usage_on(today))["acc2"]
+            counts = await app.storage.ledger.counts(USER.key, now=app.clock.time(), day=today)
             statuses = {s.index: s.health for s in await app.service.account_statuses()}
             # A restart keeps the spent account out: the next image costs exactly one call, on account 2.
             await app.service.generate(

@@ -19,7 +19,6 @@ from bot.core.models import GenerationRequest, UserRef
 from bot.errors import ImagineError
 from bot.i18n import describe_error
 from bot.settings import load_settings
-from bot.storage import AccountStateStore
 from tests.fakes.workers_ai import (
     CAPACITY,
     HTML_500,
@@ -97,7 +96,7 @@ async def test_random_faults_end_in_an_image_or_a_clear_error(
                     outcomes["image"] += 1
                     served_by[result.account_index] += 1
             await app.pool.drain()
-            usage = await AccountStateStore(app.db).usage_on(utc_day(clock.time()))
+            usage = await app.storage.accounts.usage_on(utc_day(clock.time()))
 
     assert outcomes["image"] > REQUESTS // 2, outcomes
     if len(spent_scripted) < len(ACCOUNTS):

@@ -40,3 +40,30 @@ def test_sql_lives_only_in_storage() -> None:
         text = path.read_text()
         for keyword in ("SELECT ", "INSERT INTO", "DELETE FROM", "CREATE TABLE"):
             assert keyword not in text, f"{path.relative_to(BOT)} contains SQL ({keyword.strip()})"
+
+
+def test_core_depends_on_storage_protocols_not_on_a_backend() -> None:
+    """Core names ``bot.core.persistence`` protocols; only ``bot.app`` picks a backend from ``bot.storage``."""
+    for path in sorted((BOT / "core").rglob("*.py")):
+        bad = {
+            name
+            for name in imported_modules(path)
+            if name == "bot.storage" or name.startswith("bot.storage.")
+        }
+        assert not bad, f"{path.relative_to(BOT)} imports {bad}"
+
+
+def test_storage_backends_implement_the_core_protocols() -> None:
+    from bot.core import persistence
+    from bot.storage.sqlite import SqliteStorage
+
+    storage: persistence.Storage = SqliteStorage(":memory:")  # bot.app.open_storage has mypy check the types
+    for name, protocol in (
+        ("ledger", "UsageLedger"),
+        ("accounts", "AccountStateStore"),
+        ("jobs", "JobStore"),
+    ):
+        expected = {m for m in vars(getattr(persistence, protocol)) if not m.startswith("_")}
+        assert expected <= set(dir(getattr(storage, name))), (
+            f"{name} lacks {expected - set(dir(getattr(storage, name)))}"
+        )

@@ -26,10 +26,10 @@ from typing import Generic, TypeVar
 from bot.core.bookkeeping import Bookkeeper
 from bot.core.clock import Clock, as_datetime, last_utc_midnight, next_utc_midnight, utc_day
 from bot.core.models import AccountHealth, AccountStatus
+from bot.core.persistence import AccountStateStore
 from bot.errors import AllAccountsUnavailable, UpstreamUnavailable
 from bot.providers.base import FailureKind, UpstreamFailure
 from bot.settings import AccountConfig
-from bot.storage.accounts import AccountStateStore
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from bot.core.clock import Clock, as_datetime, next_utc_midnight, utc_day
 from bot.core.models import QuotaStatus, UserRef
+from bot.core.persistence import UsageLedger
 from bot.errors import AccessDenied, LimitReached
-from bot.storage.usage import UsageLedger
 
 
 def _identities(user: UserRef) -> set[str]:

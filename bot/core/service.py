@@ -29,6 +29,7 @@ from bot.core.models import (
 )
 from bot.core.optimiser import OptimisedPrompt, PromptOptimiser
 from bot.core.parsing import parse_prompt
+from bot.core.persistence import JobStore, StoredJob
 from bot.core.queue import JobQueue
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
@@ -45,7 +46,6 @@ from bot.providers.base import FailureKind, ImageProvider, UpstreamFailure
 from bot.providers.catalogue import model_spec
 from bot.providers.references import normalise_reference
 from bot.settings import Settings
-from bot.storage.jobs import JobStore, StoredJob
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,51 @@
-"""Platform-free renderings both chats share: ``/quota`` and ``/accounts``."""
+"""Platform-free renderings every adapter shares: progress lines, the prompt note, "too large", ``/quota``, ``/accounts``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.core.models import AccountStatus, QuotaStatus
+from bot.core.models import AccountStatus, GenerationResult, Progress, ProgressStage, QuotaStatus
+from bot.errors import InvalidReference
 from bot.i18n import format_time, format_wait, translate
+
+_MB = 1024 * 1024
+
+PROGRESS_KEYS = {
+    ProgressStage.QUEUED: "progress.queued",
+    ProgressStage.OPTIMISING: "progress.optimising",
+    ProgressStage.GENERATING: "progress.generating",
+}
+
+
+def progress_text(event: Progress, locale: str) -> str:
+    """The status line for one progress event (queue position, optimising, painting)."""
+    return translate(PROGRESS_KEYS[event.stage], locale, position=event.position)
+
+
+def prompt_note(result: GenerationResult, locale: str) -> str | None:
+    """Say when the optimiser rewrote the prompt, or failed so the prompt went as written; else None."""
+    if result.optimised:
+        return translate("result.optimised", locale)
+    if result.optimisation_skipped_reason:
+        return translate("result.as_written", locale)
+    return None
+
+
+def reference_too_large(size: int, max_bytes: int) -> InvalidReference:
+    """The error for a reference image over the cap (``size``: at least this many bytes)."""
+    size_mb, limit_mb = f"{size / _MB:.1f}", megabytes(max_bytes)
+    return InvalidReference(
+        f"That image is too large ({size_mb} MB). The limit is {limit_mb} MB.",
+        code="too_large",
+        size_mb=size_mb,
+        limit_mb=limit_mb,
+    )
+
+
+def megabytes(count: int) -> str:
+    """``10``, ``2.5``, ``0.01``: short, never ``9.99999``."""
+    return f"{count / _MB:.2f}".rstrip("0").rstrip(".")
 
 
 def quota_text(quota: QuotaStatus, locale: str, now: datetime | None = None) -> str:

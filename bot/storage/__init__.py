@@ -1,8 +1,20 @@
-"""SQLite persistence: the only package that contains SQL."""
+"""Persistence backends: the only package that contains SQL. Each implements ``bot.core.persistence``.
 
-from bot.storage.accounts import AccountStateStore, StoredAccountState
-from bot.storage.database import Database
-from bot.storage.jobs import JobStore, StoredJob
-from bot.storage.usage import UsageLedger
+``bot.storage.sqlite`` is the embedded default (one process, one file).
+"""
 
-__all__ = ["AccountStateStore", "Database", "JobStore", "StoredAccountState", "StoredJob", "UsageLedger"]
+from bot.storage.sqlite import (
+    SqliteAccountStateStore,
+    SqliteDatabase,
+    SqliteJobStore,
+    SqliteStorage,
+    SqliteUsageLedger,
+)
+
+__all__ = [
+    "SqliteAccountStateStore",
+    "SqliteDatabase",
+    "SqliteJobStore",
+    "SqliteStorage",
+    "SqliteUsageLedger",
+]

@@ -13,7 +13,7 @@ from bot.core.models import AccountHealth
 from bot.errors import AllAccountsUnavailable, UpstreamUnavailable
 from bot.providers.base import FailureKind, UpstreamFailure
 from bot.settings import AccountConfig
-from bot.storage import AccountStateStore, Database
+from bot.storage import SqliteAccountStateStore, SqliteDatabase
 
 ACCOUNTS = [AccountConfig(index=i, account_id=f"account-{i}", token=f"token-{i}") for i in (1, 2, 3)]
 
@@ -36,14 +36,14 @@ def scripted(
     return call
 
 
-async def make_pool(db: Database, clock: ManualClock, strategy: str = "fill-first") -> AccountPool:
-    pool = AccountPool(ACCOUNTS, AccountStateStore(db), clock, strategy=strategy, capacity_cooldown=30)
+async def make_pool(db: SqliteDatabase, clock: ManualClock, strategy: str = "fill-first") -> AccountPool:
+    pool = AccountPool(ACCOUNTS, SqliteAccountStateStore(db), clock, strategy=strategy, capacity_cooldown=30)
     await pool.load()
     return pool
 
 
 async def test_spent_account_is_skipped_until_utc_midnight_even_after_restart(
-    db: Database, clock: ManualClock
+    db: SqliteDatabase, clock: ManualClock
 ) -> None:
     calls: list[int] = []
     pool = await make_pool(db, clock)
@@ -61,7 +61,7 @@ async def test_spent_account_is_skipped_until_utc_midnight_even_after_restart(
     assert calls[-1] == 1
 
 
-async def test_busy_cools_down_and_misconfigured_leaves_rotation(db: Database, clock: ManualClock) -> None:
+async def test_busy_cools_down_and_misconfigured_leaves_rotation(db: SqliteDatabase, clock: ManualClock) -> None:
     calls: list[int] = []
     pool = await make_pool(db, clock)
     await pool.run(scripted({1: [FailureKind.BUSY], 2: [FailureKind.MISCONFIGURED]}, calls), max_transient=3)
@@ -74,7 +74,7 @@ async def test_busy_cools_down_and_misconfigured_leaves_rotation(db: Database, c
     assert {s.index: s.health for s in await pool.statuses()}[2] is AccountHealth.MISCONFIGURED
 
 
-async def test_no_failover_for_content_filter(db: Database, clock: ManualClock) -> None:
+async def test_no_failover_for_content_filter(db: SqliteDatabase, clock: ManualClock) -> None:
     calls: list[int] = []
     pool = await make_pool(db, clock)
     with pytest.raises(UpstreamFailure) as caught:
@@ -83,7 +83,7 @@ async def test_no_failover_for_content_filter(db: Database, clock: ManualClock) 
     assert calls == [1]
 
 
-async def test_transient_failures_are_bounded(db: Database, clock: ManualClock) -> None:
+async def test_transient_failures_are_bounded(db: SqliteDatabase, clock: ManualClock) -> None:
     calls: list[int] = []
     pool = await make_pool(db, clock)
     failing = {i: [FailureKind.TRANSIENT] * 5 for i in (1, 2, 3)}
@@ -92,7 +92,7 @@ async def test_transient_failures_are_bounded(db: Database, clock: ManualClock) 
     assert calls == [1, 2]
 
 
-async def test_all_spent_says_when_the_soonest_returns(db: Database, clock: ManualClock) -> None:
+async def test_all_spent_says_when_the_soonest_returns(db: SqliteDatabase, clock: ManualClock) -> None:
     calls: list[int] = []
     pool = await make_pool(db, clock)
     outcomes = {1: [FailureKind.SPENT], 2: [FailureKind.BUSY], 3: [FailureKind.SPENT]}
@@ -105,7 +105,7 @@ async def test_all_spent_says_when_the_soonest_returns(db: Database, clock: Manu
     assert calls == []  # nothing known to be unavailable is called
 
 
-async def test_round_robin_spreads_requests(db: Database, clock: ManualClock) -> None:
+async def test_round_robin_spreads_requests(db: SqliteDatabase, clock: ManualClock) -> None:
     calls: list[int] = []
     pool = await make_pool(db, clock, strategy="round-robin")
     for _ in range(6):

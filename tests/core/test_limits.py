@@ -9,15 +9,15 @@ from bot.core.clock import ManualClock
 from bot.core.limits import AccessPolicy, RateLimiter
 from bot.core.models import UserRef
 from bot.errors import AccessDenied, LimitReached
-from bot.storage import Database, UsageLedger
+from bot.storage import SqliteDatabase, SqliteUsageLedger
 
 
-def limiter(db: Database, clock: ManualClock, per_minute: int = 0, per_day: int = 0) -> RateLimiter:
-    return RateLimiter(UsageLedger(db), clock, per_minute=per_minute, per_day=per_day)
+def limiter(db: SqliteDatabase, clock: ManualClock, per_minute: int = 0, per_day: int = 0) -> RateLimiter:
+    return RateLimiter(SqliteUsageLedger(db), clock, per_minute=per_minute, per_day=per_day)
 
 
 async def test_concurrent_requests_from_one_user_admit_exactly_the_limit(
-    db: Database, clock: ManualClock
+    db: SqliteDatabase, clock: ManualClock
 ) -> None:
     limits = limiter(db, clock, per_minute=5)
 
@@ -33,7 +33,7 @@ async def test_concurrent_requests_from_one_user_admit_exactly_the_limit(
 
 
 async def test_minute_limit_says_when_to_retry_and_frees_after_a_minute(
-    db: Database, clock: ManualClock
+    db: SqliteDatabase, clock: ManualClock
 ) -> None:
     limits = limiter(db, clock, per_minute=2)
     await limits.acquire("u")
@@ -48,7 +48,7 @@ async def test_minute_limit_says_when_to_retry_and_frees_after_a_minute(
 
 
 async def test_daily_limit_resets_at_utc_midnight_and_refunds_give_back(
-    db: Database, clock: ManualClock
+    db: SqliteDatabase, clock: ManualClock
 ) -> None:
     limits = limiter(db, clock, per_day=2)
     first = await limits.acquire("u")
@@ -66,7 +66,7 @@ async def test_daily_limit_resets_at_utc_midnight_and_refunds_give_back(
     assert (quota.used_today, quota.daily_limit, quota.remaining_today) == (1, 2, 1)
 
 
-async def test_limits_are_per_user(db: Database, clock: ManualClock) -> None:
+async def test_limits_are_per_user(db: SqliteDatabase, clock: ManualClock) -> None:
     limits = limiter(db, clock, per_day=1)
     await limits.acquire("telegram:1")
     await limits.acquire("discord:1")

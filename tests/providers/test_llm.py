@@ -19,7 +19,7 @@ from bot.providers.base import FailureKind, UpstreamFailure
 from bot.providers.llm import ExternalChat, WorkersAIChat, chat_answer_text, chat_body, chat_completions_url
 from bot.providers.workers_ai import WorkersAIClient
 from bot.settings import AccountConfig
-from bot.storage import AccountStateStore, Database
+from bot.storage import SqliteAccountStateStore, SqliteDatabase
 from tests.fakes import workers_ai as wa
 from tests.fakes.llm import MALFORMED, FakeLLM, Reply, answer, error
 from tests.fakes.workers_ai import FakeWorkersAI
@@ -174,8 +174,8 @@ def accounts() -> list[AccountConfig]:
 
 @pytest.fixture
 async def pool(tmp_path: Path, clock: ManualClock) -> AsyncIterator[AccountPool]:
-    async with Database(tmp_path / "pool.sqlite3") as db:
-        pool = AccountPool(accounts(), AccountStateStore(db), clock)
+    async with SqliteDatabase(tmp_path / "pool.sqlite3") as db:
+        pool = AccountPool(accounts(), SqliteAccountStateStore(db), clock)
         await pool.load()
         yield pool
 

@@ -10,12 +10,12 @@ import discord
 
 from bot.core.service import MAX_REFERENCES
 from bot.errors import InvalidReference
+from bot.i18n.texts import reference_too_large
 
 #: the types the core's reference decoder accepts (JPEG, PNG, WebP, GIF, BMP)
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/jpg", "image/webp", "image/gif", "image/bmp"})
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
 _CHUNK = 64 * 1024
-_MB = 1024 * 1024
 
 
 def is_image(attachment: discord.Attachment) -> bool:
@@ -24,22 +24,6 @@ def is_image(attachment: discord.Attachment) -> bool:
         return attachment.content_type.split(";")[0].strip().lower() in IMAGE_TYPES
     # Discord leaves content_type out for some uploads; the file name is then all there is to go on.
     return attachment.filename.lower().endswith(IMAGE_SUFFIXES)
-
-
-def too_large(size: int, max_bytes: int) -> InvalidReference:
-    """The error for an image over the configured reference size (``size``: at least this many bytes)."""
-    size_mb, limit_mb = f"{size / _MB:.1f}", _megabytes(max_bytes)
-    return InvalidReference(
-        f"That image is too large ({size_mb} MB). The limit is {limit_mb} MB.",
-        code="too_large",
-        size_mb=size_mb,
-        limit_mb=limit_mb,
-    )
-
-
-def _megabytes(count: int) -> str:
-    """``10``, ``2.5``, ``0.01``: short, never ``9.99999``."""
-    return f"{count / _MB:.2f}".rstrip("0").rstrip(".")
 
 
 def check_attachments(attachments: Sequence[discord.Attachment], max_bytes: int) -> None:
@@ -55,7 +39,7 @@ def check_attachments(attachments: Sequence[discord.Attachment], max_bytes: int)
         if not is_image(attachment):
             raise InvalidReference("That file is not an image.", code="not_an_image")
         if attachment.size > max_bytes:
-            raise too_large(attachment.size, max_bytes)
+            raise reference_too_large(attachment.size, max_bytes)
 
 
 def images_in_message(message: discord.Message, max_bytes: int) -> list[discord.Attachment]:
@@ -101,7 +85,7 @@ class ReferenceDownloader:
                 if response.status != 200:
                     raise _download_failed()
                 if (response.content_length or 0) > self.max_bytes:
-                    raise too_large(response.content_length or 0, self.max_bytes)
+                    raise reference_too_large(response.content_length or 0, self.max_bytes)
                 return await self._read_capped(response)
         except (aiohttp.ClientError, TimeoutError):
             raise _download_failed() from None
@@ -112,7 +96,7 @@ class ReferenceDownloader:
         async for chunk in response.content.iter_chunked(_CHUNK):
             data += chunk
             if len(data) > self.max_bytes:
-                raise too_large(len(data), self.max_bytes)
+                raise reference_too_large(len(data), self.max_bytes)
         return bytes(data)
 
 

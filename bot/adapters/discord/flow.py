@@ -13,6 +13,7 @@ import discord
 from bot.adapters.discord.attachments import ReferenceDownloader, check_attachments, images_in_message
 from bot.adapters.discord.replies import accounts_text, error_text
 from bot.adapters.discord.responses import PrivateThinking, PublicThinking, ThinkingResponse
+from bot.core.inflight import InFlight
 from bot.core.models import GenerationRequest, GenerationResult, PromptOptions, UserRef
 from bot.core.parsing import parse_prompt
 from bot.core.service import ImageService, ProgressCallback
@@ -54,7 +55,7 @@ class ImagineFlow:
     def __init__(self, service: ImageService, downloader: ReferenceDownloader) -> None:
         self._service = service
         self._downloader = downloader
-        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._in_flight = InFlight()
 
     async def imagine(
         self,
@@ -124,14 +125,7 @@ class ImagineFlow:
 
     async def shutdown(self, grace_seconds: float) -> None:
         """Let generations in flight finish for ``grace_seconds``, then cancel them (each still says so)."""
-        pending = {task for task in self._in_flight if not task.done()}
-        if not pending:
-            return
-        _, late = await asyncio.wait(pending, timeout=grace_seconds)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
+        await self._in_flight.drain(grace_seconds)
 
     async def _quota_text(self, user: UserRef) -> str:
         return quota_text(await self._service.quota(user), user.locale)
@@ -160,8 +154,13 @@ class ImagineFlow:
     async def _run(self, response: ThinkingResponse, produce: Produce) -> None:
         """Generate and deliver; whatever goes wrong, the "thinking" message ends in a sentence."""
         task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
+        if task is None:  # only outside a task, where there is nothing a stop could cancel
+            await self._deliver(response, produce)
+            return
+        with self._in_flight.tracking(task):
+            await self._deliver(response, produce)
+
+    async def _deliver(self, response: ThinkingResponse, produce: Produce) -> None:
         try:
             result = await produce(response.progress)
             await response.deliver(result)
@@ -176,9 +175,6 @@ class ImagineFlow:
         except Exception:
             log.exception("discord interaction %s failed after deferring", response.interaction.id)
             await response.fail(translate("error.generic", response.locale))
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
 
     @staticmethod
     def _error_sentence(error: ImagineError, locale: str, response: ThinkingResponse) -> str:

@@ -7,31 +7,21 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.core.models import AccountStatus, GenerationResult, Progress, ProgressStage
+from bot.core.models import AccountStatus, GenerationResult
 from bot.errors import ImagineError
 from bot.i18n import describe_error, translate
 from bot.i18n.texts import accounts_text as shared_accounts_text
+from bot.i18n.texts import prompt_note as shared_prompt_note
 
 EMBED_COLOUR = discord.Colour(0xF4900C)
 MAX_MESSAGE_CHARS = 2000
 _MAX_DESCRIPTION = 4096
 _MAX_FIELD = 1024
 
-_PROGRESS_KEYS = {
-    ProgressStage.QUEUED: "progress.queued",
-    ProgressStage.OPTIMISING: "progress.optimising",
-    ProgressStage.GENERATING: "progress.generating",
-}
-
 
 def error_text(error: ImagineError, locale: str) -> str:
     """The one sentence for ``error`` in ``locale`` (the shared catalogue decides)."""
     return describe_error(error, locale)
-
-
-def progress_text(event: Progress, locale: str) -> str:
-    """One status line for the "thinking" message."""
-    return translate(_PROGRESS_KEYS[event.stage], locale, position=event.position)
 
 
 def result_filename(result: GenerationResult) -> str:
@@ -66,11 +56,7 @@ def result_embed(result: GenerationResult, locale: str) -> discord.Embed:
 
 def prompt_note(result: GenerationResult, locale: str) -> str:
     """Whether the prompt was optimised, used as written on purpose, or as written because the optimiser failed."""
-    if result.optimised:
-        return translate("result.optimised", locale)
-    if result.optimisation_skipped_reason:
-        return translate("result.as_written", locale)
-    return translate("result.used_as_written", locale)
+    return shared_prompt_note(result, locale) or translate("result.used_as_written", locale)
 
 
 def accounts_text(statuses: Sequence[AccountStatus], locale: str) -> str:

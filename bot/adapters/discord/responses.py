@@ -19,9 +19,10 @@ from typing import Any
 
 import discord
 
-from bot.adapters.discord.replies import progress_text, result_embed, result_file
+from bot.adapters.discord.replies import result_embed, result_file
 from bot.adapters.discord.views import result_view
 from bot.core.models import GenerationResult, Progress, ProgressStage
+from bot.i18n.texts import progress_text
 
 log = logging.getLogger(__name__)
 

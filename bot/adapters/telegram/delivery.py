@@ -13,11 +13,13 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.progress import ChatActionPulse, StatusReply
-from bot.adapters.telegram.replies import progress_text, result_caption, result_keyboard
+from bot.adapters.telegram.replies import result_caption, result_keyboard
+from bot.core.inflight import InFlight
 from bot.core.models import GenerationResult, Progress, ProgressStage, UserRef
 from bot.core.service import ProgressCallback
 from bot.errors import ImagineError
 from bot.i18n import describe_error, translate
+from bot.i18n.texts import progress_text
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ class Delivery:
     def __init__(self, bot: Bot, originals: OriginalStore) -> None:
         self._bot = bot
         self._originals = originals
-        self._in_flight: set[asyncio.Future[GenerationResult]] = set()
+        self._in_flight = InFlight()
 
     @property
     def bot(self) -> Bot:
@@ -82,12 +84,11 @@ class Delivery:
             await status.show(progress_text(event, origin.locale))
 
         job = asyncio.ensure_future(produce(progress))
-        self._in_flight.add(job)
         try:
             try:
-                result = await job
+                with self._in_flight.tracking(job):
+                    result = await job
             finally:
-                self._in_flight.discard(job)
                 await pulse.stop()
         except (Exception, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) and _handler_cancelled():
@@ -103,13 +104,7 @@ class Delivery:
 
     async def drain(self, grace: float) -> int:
         """Give generations in flight ``grace`` seconds, then cut the rest short; returns how many were cut."""
-        if not self._in_flight:
-            return 0
-        _, pending = await asyncio.wait(set(self._in_flight), timeout=grace)
-        for job in pending:
-            job.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        return len(pending)
+        return await self._in_flight.drain(grace)
 
     @staticmethod
     def error_text(exc: BaseException, locale: str) -> str:

@@ -13,10 +13,9 @@ from telegram.error import BadRequest
 
 from bot.core.service import MAX_REFERENCES
 from bot.errors import InvalidReference
+from bot.i18n.texts import reference_too_large
 
 log = logging.getLogger(__name__)
-
-MEGABYTE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def check_media(media: Sequence[Media], max_bytes: int) -> None:
         if not item.is_image:
             raise InvalidReference("That file is not an image.", code="not_an_image")
         if item.file_size is not None and item.file_size > max_bytes:
-            raise _too_large(item.file_size, max_bytes)
+            raise reference_too_large(item.file_size, max_bytes)
 
 
 async def download_references(bot: Bot, media: Sequence[Media], max_bytes: int) -> tuple[bytes, ...]:
@@ -65,23 +64,14 @@ async def _download(bot: Bot, item: Media, max_bytes: int) -> bytes:
     except BadRequest as exc:
         # The public Bot API serves files up to 20 MB; larger ones are refused as "file is too big".
         if "too big" in exc.message.lower():
-            raise _too_large(item.file_size or max_bytes + 1, max_bytes) from None
+            raise reference_too_large(item.file_size or max_bytes + 1, max_bytes) from None
         raise
     if file.file_size is not None and file.file_size > max_bytes:
-        raise _too_large(file.file_size, max_bytes)
+        raise reference_too_large(file.file_size, max_bytes)
     data = bytes(await file.download_as_bytearray())
     if len(data) > max_bytes:
-        raise _too_large(len(data), max_bytes)
+        raise reference_too_large(len(data), max_bytes)
     return data
-
-
-def _too_large(size: int, max_bytes: int) -> InvalidReference:
-    return InvalidReference(
-        "The image is too large.",
-        code="too_large",
-        size_mb=f"{size / MEGABYTE:.1f}",
-        limit_mb=f"{max_bytes / MEGABYTE:g}",
-    )
 
 
 AlbumKey = tuple[int, str]

@@ -6,9 +6,10 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.core.models import GenerationResult, Progress, ProgressStage, QuotaStatus
+from bot.core.models import GenerationResult, QuotaStatus
 from bot.core.service import MAX_REFERENCES
 from bot.i18n import translate
+from bot.i18n.texts import prompt_note
 
 #: Telegram counts a caption's visible text (after HTML parsing) in UTF-16 code units
 CAPTION_LIMIT = 1024
@@ -18,12 +19,6 @@ ALERT_LIMIT = 200
 ORIGINAL_PROMPT_LIMIT = 200
 REROLL, ORIGINAL = "r", "o"
 ELLIPSIS = "…"
-
-_PROGRESS_KEYS = {
-    ProgressStage.QUEUED: "progress.queued",
-    ProgressStage.OPTIMISING: "progress.optimising",
-    ProgressStage.GENERATING: "progress.generating",
-}
 
 
 def utf16_length(text: str) -> int:
@@ -58,7 +53,7 @@ def result_caption(result: GenerationResult, locale: str) -> str:
         yours = translate("result.your_prompt", locale)
         original = cut_to(result.original_prompt.strip(), ORIGINAL_PROMPT_LIMIT)
         lines.append((f"{yours}: {original}", f"<b>{_esc(yours)}:</b> {_esc(original)}"))
-    if note := _prompt_note(result, locale):
+    if note := prompt_note(result, locale):
         lines.append((note, f"<i>{_esc(note)}</i>"))
     facts = [
         (translate("result.size", locale), f"{result.size.width}×{result.size.height}"),
@@ -78,15 +73,6 @@ def result_caption(result: GenerationResult, locale: str) -> str:
     prompt = cut_to(result.final_prompt.strip(), CAPTION_LIMIT - utf16_length(fixed))
     body = f"<b>{_esc(label)}:</b>\n{_esc(prompt)}"
     return body + "".join(f"\n{markup}" for _, markup in lines)
-
-
-def _prompt_note(result: GenerationResult, locale: str) -> str | None:
-    """Say when the optimiser rewrote the prompt, or failed so the prompt went as written; else nothing."""
-    if result.optimised:
-        return translate("result.optimised", locale)
-    if result.optimisation_skipped_reason:
-        return translate("result.as_written", locale)
-    return None
 
 
 def _esc(text: str) -> str:
@@ -113,11 +99,6 @@ def parse_button(data: str | None) -> tuple[str, str] | None:
     if action in (REROLL, ORIGINAL) and job_id:
         return action, job_id
     return None
-
-
-def progress_text(event: Progress, locale: str) -> str:
-    """The status line for one progress event."""
-    return translate(_PROGRESS_KEYS[event.stage], locale, position=event.position)
 
 
 def help_text(quota: QuotaStatus, locale: str) -> str:

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.storage.database import Database
-
-
-@dataclass(frozen=True)
-class StoredAccountState:
-    account_key: str
-    spent_until: float | None
+from bot.core.persistence import AccountDayUsage
+from bot.storage.sqlite.database import SqliteDatabase
 
 
-@dataclass(frozen=True)
-class AccountDayUsage:
-    images: int = 0
-    neurons: float = 0.0
-    calls: int = 0
-    failures: int = 0
-
-
-class AccountStateStore:
+class SqliteAccountStateStore:
     """Spent accounts and per-account daily usage. Cooldowns and misconfiguration are in memory only."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
     async def spent_accounts(self, *, now: float) -> dict[str, float]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.storage.database import Database
+from bot.core.persistence import UsageCounts
+from bot.storage.sqlite.database import SqliteDatabase
 
 # SQLite compares against this when a limit is off; far above any real count.
 _UNLIMITED = 1 << 62
@@ -17,18 +16,10 @@ WHERE (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND created_at >
 """
 
 
-@dataclass(frozen=True)
-class UsageCounts:
-    this_minute: int
-    today: int
-    #: when the oldest event of the last minute was recorded (None if there is none)
-    oldest_in_minute: float | None
-
-
-class UsageLedger:
+class SqliteUsageLedger:
     """Records one event per admitted generation; a refund deletes it."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
     async def try_consume(

@@ -11,14 +11,14 @@ from typing import Any, TypeAlias
 
 import aiosqlite
 
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.sqlite.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
 Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
 
 
-class Database:
+class SqliteDatabase:
     """Owns one aiosqlite connection. Stores take it in their constructor; SQL stays in ``bot.storage``."""
 
     def __init__(self, path: Path | str) -> None:
@@ -46,7 +46,7 @@ class Database:
             await self._conn.close()
             self._conn = None
 
-    async def __aenter__(self) -> Database:
+    async def __aenter__(self) -> SqliteDatabase:
         await self.open()
         return self
 

@@ -2,28 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.storage.database import Database
-
-
-@dataclass(frozen=True)
-class StoredJob:
-    id: str
-    user_key: str
-    chat_id: str | None
-    original_prompt: str
-    final_prompt: str
-    is_json: bool
-    negative: str | None
-    width: int
-    height: int
-    steps: int | None
-    model: str
-    seed: int
-    created_at: float
-    references: tuple[bytes, ...] = ()
-
+from bot.core.persistence import StoredJob
+from bot.storage.sqlite.database import SqliteDatabase
 
 _COLUMNS = (
     "id, user_key, chat_id, original_prompt, final_prompt, is_json, negative, width, height, steps, model, seed, "
@@ -31,8 +11,8 @@ _COLUMNS = (
 )
 
 
-class JobStore:
-    def __init__(self, db: Database) -> None:
+class SqliteJobStore:
+    def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
     async def save(self, job: StoredJob) -> None:

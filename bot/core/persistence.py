@@ -1,0 +1,117 @@
+"""What the core needs remembered, as small protocols and the record types they exchange.
+
+The core depends only on these; ``bot.storage.sqlite`` and ``bot.storage.postgres`` implement them, and
+``bot.app`` picks one. Nothing here knows SQL or a driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """A finished generation, kept so a re-roll button still works after a restart or on another replica."""
+
+    id: str
+    user_key: str
+    chat_id: str | None
+    original_prompt: str
+    final_prompt: str
+    is_json: bool
+    negative: str | None
+    width: int
+    height: int
+    steps: int | None
+    model: str
+    seed: int
+    created_at: float
+    references: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredAccountState:
+    account_key: str
+    spent_until: float | None
+
+
+@dataclass(frozen=True)
+class AccountDayUsage:
+    images: int = 0
+    neurons: float = 0.0
+    calls: int = 0
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class UsageCounts:
+    this_minute: int
+    today: int
+    #: when the oldest event of the last minute was recorded (None if there is none)
+    oldest_in_minute: float | None
+
+
+class UsageLedger(Protocol):
+    """One event per admitted generation: the ledger behind per-minute and per-day limits."""
+
+    async def try_consume(
+        self, user_key: str, *, now: float, day: str, per_minute: int | None, per_day: int | None
+    ) -> int | None:
+        """Record an event if both limits allow it, atomically (also across processes); its id, or None."""
+        ...
+
+    async def refund(self, event_id: int) -> None:
+        """Give back an event (the generation failed)."""
+        ...
+
+    async def counts(self, user_key: str, *, now: float, day: str) -> UsageCounts: ...
+
+    async def prune(self, *, before_day: str) -> int:
+        """Drop events of days before ``before_day``; returns how many."""
+        ...
+
+
+class AccountStateStore(Protocol):
+    """Spent accounts and per-account daily usage."""
+
+    async def spent_accounts(self, *, now: float) -> dict[str, float]:
+        """Accounts still spent at ``now``, with the time they come back."""
+        ...
+
+    async def mark_spent(self, account_key: str, *, until: float, now: float) -> None: ...
+
+    async def record_call(
+        self, account_key: str, *, day: str, image: bool, neurons: float | None = None, failed: bool = False
+    ) -> None:
+        """Count one upstream call against the account's UTC day."""
+        ...
+
+    async def usage_on(self, day: str) -> dict[str, AccountDayUsage]: ...
+
+
+class JobStore(Protocol):
+    """Finished jobs for re-roll."""
+
+    async def save(self, job: StoredJob) -> None:
+        """Store a job and its reference images together (all or nothing)."""
+        ...
+
+    async def get(self, job_id: str) -> StoredJob | None: ...
+
+    async def prune(self, *, older_than: float) -> int:
+        """Forget jobs created before ``older_than``; returns how many."""
+        ...
+
+
+class Storage(Protocol):
+    """One backend's stores, opened and closed together by the entry point."""
+
+    @property
+    def ledger(self) -> UsageLedger: ...
+
+    @property
+    def accounts(self) -> AccountStateStore: ...
+
+    @property
+    def jobs(self) -> JobStore: ...

@@ -1,0 +1,36 @@
+"""The embedded backend: one SQLite file, one process. ``make run`` needs no server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.storage.sqlite.accounts import SqliteAccountStateStore
+from bot.storage.sqlite.database import SqliteDatabase
+from bot.storage.sqlite.jobs import SqliteJobStore
+from bot.storage.sqlite.usage import SqliteUsageLedger
+
+
+class SqliteStorage:
+    """The SQLite implementation of ``bot.core.persistence.Storage``: one connection, every store on it."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.db = SqliteDatabase(path)
+        self.ledger = SqliteUsageLedger(self.db)
+        self.accounts = SqliteAccountStateStore(self.db)
+        self.jobs = SqliteJobStore(self.db)
+
+    async def __aenter__(self) -> SqliteStorage:
+        await self.db.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.db.close()
+
+
+__all__ = [
+    "SqliteAccountStateStore",
+    "SqliteDatabase",
+    "SqliteJobStore",
+    "SqliteStorage",
+    "SqliteUsageLedger",
+]
