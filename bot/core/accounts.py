@@ -239,7 +239,8 @@ class AccountPool:
         if kind is FailureKind.SPENT and runtime.spent_until is not None:
             until = runtime.spent_until
             self.bookkeeper.submit(
-                f"spent mark of {account.label}", lambda: self._store.mark_spent(account.key, until=until, now=now)
+                f"spent mark of {account.label}",
+                lambda: self._store.mark_spent(account.key, until=until, now=now),
             )
             log.warning("account %s daily allocation spent until %s", account.label, as_datetime(until))
 
@@ -258,7 +259,9 @@ class AccountPool:
         day = utc_day(self._clock.time())
         self.bookkeeper.submit(
             f"usage of {account.label}",
-            lambda: self._store.record_call(account.key, day=day, image=image, neurons=neurons, failed=failed),
+            lambda: self._store.record_call(
+                account.key, day=day, image=image, neurons=neurons, failed=failed
+            ),
         )
 
     async def drain(self) -> None:

@@ -19,9 +19,10 @@ Write = Callable[[], Awaitable[object]]
 class Bookkeeper:
     """One ordered background writer. ``drain`` waits for what was submitted; ``close`` drains then stops."""
 
-    def __init__(self, *, attempts: int = 3, retry_delay: float = 0.5) -> None:
+    def __init__(self, *, attempts: int = 3, retry_delay: float = 0.5, close_within: float = 10.0) -> None:
         self._attempts = attempts
         self._retry_delay = retry_delay
+        self._close_within = close_within
         self._queue: asyncio.Queue[tuple[str, Write]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._logged: set[str] = set()
@@ -39,10 +40,10 @@ class Bookkeeper:
         if self._worker is not None and not self._worker.done():
             await self._queue.join()
 
-    async def close(self, timeout: float = 10.0) -> None:
-        """Finish pending writes (at most ``timeout`` seconds), then stop the worker."""
+    async def close(self) -> None:
+        """Finish pending writes (for at most ``close_within`` seconds), then stop the worker."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(self._close_within):
                 await self.drain()
         except TimeoutError:
             log.error("%d bookkeeping write(s) still pending at shutdown were dropped", self._queue.qsize())

@@ -98,7 +98,13 @@ class RateLimiter:
     """Per-user limits over the usage ledger. A limit of 0 means unlimited."""
 
     def __init__(
-        self, ledger: UsageLedger, clock: Clock, *, per_minute: int, per_day: int, failures_per_minute: int = 0
+        self,
+        ledger: UsageLedger,
+        clock: Clock,
+        *,
+        per_minute: int,
+        per_day: int,
+        failures_per_minute: int = 0,
     ) -> None:
         self._ledger = ledger
         self._clock = clock
@@ -161,7 +167,9 @@ class RateLimiter:
                 scope="day", limit=self._per_day, retry_after=reset - now, resets_at=as_datetime(reset)
             )
         oldest = counts.oldest_in_minute if counts.oldest_in_minute is not None else now
-        reset = min(oldest, now) + _WINDOW  # an event "in the future" (the clock stepped back) waits no longer
+        reset = (
+            min(oldest, now) + _WINDOW
+        )  # an event "in the future" (the clock stepped back) waits no longer
         return LimitReached(
             scope="minute",
             limit=self._per_minute or 0,

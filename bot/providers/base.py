@@ -15,7 +15,9 @@ class FailureKind(StrEnum):
 
     SPENT = "spent"  # daily allocation used up: skip the account until the next 00:00 UTC
     BUSY = "busy"  # capacity (3040) or rate limit (other 429): cool down, try the next account
-    MISCONFIGURED = "misconfigured"  # the API's own 401/403, bad account id, paid-only: out, re-checked now and then
+    MISCONFIGURED = (
+        "misconfigured"  # the API's own 401/403, bad account id, paid-only: out, re-checked now and then
+    )
     TRANSIENT = "transient"  # 5xx, network, malformed answer: next account, bounded
     # no answer in time, or a proxy/edge/WAF refusal (an HTML 403): like TRANSIENT, and the account rests a while
     UNREACHABLE = "unreachable"

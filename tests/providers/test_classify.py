@@ -108,7 +108,9 @@ _EDGE_403 = (
 
 @pytest.mark.parametrize("status", [401, 403])
 @pytest.mark.parametrize("body", [_EDGE_403, b"Forbidden", b""])
-def test_an_html_or_plain_refusal_is_from_something_in_between_not_the_token(status: int, body: bytes) -> None:
+def test_an_html_or_plain_refusal_is_from_something_in_between_not_the_token(
+    status: int, body: bytes
+) -> None:
     failure = classify_failure(status, body, {"Content-Type": "text/html"})
 
     assert failure.kind is FailureKind.UNREACHABLE
