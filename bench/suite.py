@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bench import failover, limiter, memory, overhead, scaling, telegram
+from bench import failover, limiter, limiter_pg, memory, overhead, scaling, telegram
 from bench.common import Row
 
 Runner = Callable[[bool], Awaitable[list[Row]]]
@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, Runner] = {
     "scaling": lambda quick: scaling.run(scaling.QUICK if quick else scaling.FULL),
     "failover": lambda quick: failover.run(failover.QUICK if quick else failover.FULL),
     "limiter": lambda quick: limiter.run(limiter.QUICK if quick else limiter.FULL),
+    "limiter-pg": lambda quick: limiter_pg.run(limiter_pg.QUICK if quick else limiter_pg.FULL),
 }
 
 

@@ -23,6 +23,7 @@ from bot.providers.catalogue import model_spec
 from bot.providers.llm import ExternalChat, WorkersAIChat
 from bot.providers.workers_ai import WorkersAIClient
 from bot.settings import Settings
+from bot.storage.postgres import PostgresStorage
 from bot.storage.sqlite import SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,9 @@ def build_optimiser(settings: Settings, http: httpx.AsyncClient, pool: AccountPo
 
 
 def open_storage(settings: Settings) -> AbstractAsyncContextManager[Storage]:
-    """The backend the settings name: SQLite at ``DATABASE_PATH`` (the embedded default)."""
+    """The backend the settings name: PostgreSQL at ``DATABASE_URL``, else SQLite at ``DATABASE_PATH``."""
+    if settings.database_url is not None:
+        return PostgresStorage(settings.database_url.get_secret_value(), pool_size=settings.database_pool_size)
     return SqliteStorage(settings.database_path)
 
 

@@ -170,7 +170,7 @@ async def doctor(app: App, say: Printer) -> int:
     settings = app.settings
     say(f"Workers AI:   {settings.cf_api_base_url}")
     say(f"Model:        {settings.flux_model} (references: {settings.flux_reference_model})")
-    say(f"Database:     {settings.database_path}")
+    say(f"Database:     {settings.database_label}")
     say(f"Telegram:     {'configured' if settings.telegram_bot_token else 'not configured'}")
     say(f"Discord:      {'configured' if settings.discord_bot_token else 'not configured'}")
     say(f"Optimiser:    {'on' if settings.prompt_optimization else 'off'}")

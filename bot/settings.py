@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -88,6 +89,9 @@ class Settings(BaseSettings):
 
     # --- Storage and logs ------------------------------------------------------------------------
     database_path: Path = Path("data/imagine-bot.sqlite3")
+    #: ``postgresql://user:password@host:5432/db`` selects PostgreSQL (several replicas); unset keeps SQLite
+    database_url: SecretStr | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # --- Telegram --------------------------------------------------------------------------------
@@ -138,6 +142,15 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _is_postgres_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (unset it to use SQLite at DATABASE_PATH)")
+        return value
+
     @field_validator("proxy_url", "external_api_base", "telegram_webhook_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -156,7 +169,18 @@ class Settings(BaseSettings):
         ):
             if secret is not None:
                 values.append(secret.get_secret_value())
+        if self.database_url is not None:
+            password = urlsplit(self.database_url.get_secret_value()).password
+            values.append(password or "")
         return [value for value in values if value]
+
+    @property
+    def database_label(self) -> str:
+        """Which database, safe to print: the SQLite path, or PostgreSQL's host, port and name (no password)."""
+        if self.database_url is None:
+            return f"SQLite {self.database_path}"
+        url = urlsplit(self.database_url.get_secret_value())
+        return f"PostgreSQL {url.hostname or 'localhost'}:{url.port or 5432}{url.path}"
 
     @property
     def effective_proxy(self) -> str | None:

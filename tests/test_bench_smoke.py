@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from bench import failover, limiter, memory, overhead, scaling, telegram
+from bench import failover, limiter, limiter_pg, memory, overhead, scaling, telegram
 from bench.__main__ import parse_args, render
 from bench.common import Row, percentile
+from bench.pg_cluster import PostgresCluster
 from bench.suite import BENCHMARKS
 
 
@@ -75,6 +76,19 @@ async def test_limiter_admits_exactly_the_limit() -> None:
         assert row.metrics["exact"] == 1.0
 
 
+async def test_postgres_limiter_is_exact_with_the_advisory_lock_and_serializable(
+    pg_cluster: PostgresCluster,
+) -> None:
+    rows = await limiter_pg.run(limiter_pg.QUICK, pg_cluster)
+    well_formed(rows, limiter_pg.NAME)
+    by_case = {row.case.rsplit(", ", 1)[1]: row for row in rows}
+    assert set(by_case) == {"advisory", "serializable", "plain"}
+    for case in ("advisory", "serializable"):
+        assert by_case[case].metrics["exact"] == 1.0
+        assert by_case[case].metrics["admitted"] == limiter_pg.QUICK.users * limiter_pg.QUICK.per_day
+    assert by_case["plain"].metrics["admitted"] >= limiter_pg.QUICK.users * limiter_pg.QUICK.per_day
+
+
 async def test_memory_measures_with_every_job_at_the_provider() -> None:
     (row,) = await memory.run(replace(memory.QUICK, jobs=4, arrival_spacing=0.0))
     well_formed([row], memory.NAME)
@@ -89,5 +103,5 @@ def test_table_and_arguments() -> None:
     assert table[0].startswith("| Benchmark |") and table[2] == "| 9 demo | a\\|b | 1 | 2 |  |"
     assert parse_args(["--quick", "limiter"]).names == ["limiter"]
     assert parse_args([]).names == []
-    assert set(BENCHMARKS) == {"overhead", "telegram", "scaling", "failover", "limiter", "memory"}
+    assert set(BENCHMARKS) == {"overhead", "telegram", "scaling", "failover", "limiter", "limiter-pg", "memory"}
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0

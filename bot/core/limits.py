@@ -1,4 +1,4 @@
-"""Who may generate, and how often: allow-list, admins, per-minute and per-day limits, and a failure budget."""
+"""Who may generate, and how often: allow-list, admins, per-minute and per-day limits."""
 
 from __future__ import annotations
 
@@ -45,12 +45,14 @@ class AccessPolicy:
 
 
 @dataclass(frozen=True)
-class Admission:
-    """A consumed limit slot; hand it back with ``RateLimiter.refund`` if the generation fails."""
+class UsageSlots:
+    """Consumed generations (one ledger event each; none for operators); ``RateLimiter.refund`` gives them back."""
 
-    event_id: int | None
-    #: whose failure budget a failed generation is charged to (None: not limited, e.g. the operator's CLI)
-    user_key: str | None = None
+    event_ids: tuple[int, ...] = ()
+
+    def split(self) -> list[UsageSlots]:
+        """One ``UsageSlots`` per generation, so each can be kept or refunded on its own."""
+        return [UsageSlots((event_id,)) for event_id in self.event_ids]
 
 
 _WINDOW = 60.0
@@ -73,7 +75,7 @@ class FailureBudget:
             return
         self._recent(user_key, now).append(now)
         if len(self._failures) > 4096:  # forget users whose failures are all older than a minute
-            for key in [key for key, times in self._failures.items() if not self._recent(key, now)]:
+            for key in [key for key in self._failures if not self._recent(key, now)]:
                 del self._failures[key]
 
     def retry_after(self, user_key: str, now: float) -> float | None:
@@ -86,25 +88,18 @@ class FailureBudget:
         return max(1.0, recent[-self.per_minute] + _WINDOW - now)
 
     def _recent(self, user_key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(user_key, deque())
         # keep only (now - 60 s, now]: a failure "in the future" (the clock stepped back) is forgotten, not
         # held against the user for as long as the step
-        kept = deque(t for t in times if now - _WINDOW < t <= now)
+        kept = deque(t for t in self._failures.get(user_key, ()) if now - _WINDOW < t <= now)
         self._failures[user_key] = kept
         return kept
 
 
 class RateLimiter:
-    """Per-user limits over the usage ledger. A limit of 0 means unlimited."""
+    """Per-user limits over the usage ledger, and the failure budget. A limit of 0 means unlimited."""
 
     def __init__(
-        self,
-        ledger: UsageLedger,
-        clock: Clock,
-        *,
-        per_minute: int,
-        per_day: int,
-        failures_per_minute: int = 0,
+        self, ledger: UsageLedger, clock: Clock, *, per_minute: int, per_day: int, failures_per_minute: int = 0
     ) -> None:
         self._ledger = ledger
         self._clock = clock
@@ -112,8 +107,8 @@ class RateLimiter:
         self._per_day = per_day or None
         self._failures = FailureBudget(failures_per_minute or None)
 
-    async def acquire(self, user_key: str, *, exempt: bool = False) -> Admission:
-        """Consume one generation or raise ``LimitReached`` saying when the user may try again.
+    async def acquire(self, user_key: str, *, exempt: bool = False, count: int = 1) -> UsageSlots:
+        """Consume ``count`` generations, all or none, or raise ``LimitReached`` saying when to try again.
 
         ``exempt`` users (admins) are counted but never refused, so their ``/quota`` still shows real usage.
         """
@@ -121,31 +116,31 @@ class RateLimiter:
         day = utc_day(now)
         wait = None if exempt else self._failures.retry_after(user_key, now)
         if wait is not None:
-            return_at = now + wait
             raise LimitReached(
                 scope="minute",
                 limit=self._failures.per_minute or 0,
                 retry_after=wait,
-                resets_at=as_datetime(return_at),
+                resets_at=as_datetime(now + wait),
             )
-        event_id = await self._ledger.try_consume(
+        event_ids = await self._ledger.try_consume(
             user_key,
             now=now,
             day=day,
             per_minute=None if exempt else self._per_minute,
             per_day=None if exempt else self._per_day,
+            count=count,
         )
-        if event_id is not None:
-            return Admission(event_id, None if exempt else user_key)
-        raise await self._limit_error(user_key, now, day)
+        if event_ids is not None:
+            return UsageSlots(event_ids)
+        raise await self._limit_error(user_key, now, day, count)
 
-    async def refund(self, admission: Admission, *, failed: bool = False) -> None:
-        """Give the slot back; ``failed``: the generation reached the upstream and failed, which the failure
-        budget counts."""
-        if failed and admission.user_key is not None:
-            self._failures.record(admission.user_key, self._clock.time())
-        if admission.event_id is not None:
-            await self._ledger.refund(admission.event_id)
+    async def refund(self, slots: UsageSlots) -> None:
+        """Give back consumed generations (failed, cancelled, never started or not delivered)."""
+        await self._ledger.refund(*slots.event_ids)
+
+    def note_failure(self, user_key: str) -> None:
+        """A generation of ``user_key`` reached the upstream and failed: it counts against the failure budget."""
+        self._failures.record(user_key, self._clock.time())
 
     async def quota(self, user_key: str, *, is_admin: bool = False) -> QuotaStatus:
         now = self._clock.time()
@@ -159,17 +154,15 @@ class RateLimiter:
             is_admin=is_admin,
         )
 
-    async def _limit_error(self, user_key: str, now: float, day: str) -> LimitReached:
+    async def _limit_error(self, user_key: str, now: float, day: str, count: int = 1) -> LimitReached:
         counts = await self._ledger.counts(user_key, now=now, day=day)
-        if self._per_day is not None and counts.today >= self._per_day:
+        if self._per_day is not None and counts.today + count > self._per_day:
             reset = next_utc_midnight(now)
             return LimitReached(
                 scope="day", limit=self._per_day, retry_after=reset - now, resets_at=as_datetime(reset)
             )
         oldest = counts.oldest_in_minute if counts.oldest_in_minute is not None else now
-        reset = (
-            min(oldest, now) + _WINDOW
-        )  # an event "in the future" (the clock stepped back) waits no longer
+        reset = min(oldest, now) + _WINDOW  # an event "in the future" (the clock stepped back) waits no longer
         return LimitReached(
             scope="minute",
             limit=self._per_minute or 0,

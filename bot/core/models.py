@@ -161,6 +161,8 @@ class GenerationResult:
     reference_count: int = 0
     upstream_calls: int = 1
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: the usage-ledger events this image consumed, for ``ImageService.refund_undelivered``
+    usage_ids: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def file_extension(self) -> str:

@@ -56,13 +56,21 @@ class UsageLedger(Protocol):
     """One event per admitted generation: the ledger behind per-minute and per-day limits."""
 
     async def try_consume(
-        self, user_key: str, *, now: float, day: str, per_minute: int | None, per_day: int | None
-    ) -> int | None:
-        """Record an event if both limits allow it, atomically (also across processes); its id, or None."""
+        self,
+        user_key: str,
+        *,
+        now: float,
+        day: str,
+        per_minute: int | None,
+        per_day: int | None,
+        count: int = 1,
+    ) -> tuple[int, ...] | None:
+        """Record ``count`` events if both limits allow all of them, atomically (also across processes);
+        their ids, or None (then nothing was recorded)."""
         ...
 
-    async def refund(self, event_id: int) -> None:
-        """Give back an event (the generation failed)."""
+    async def refund(self, *event_ids: int) -> None:
+        """Give back events (the generation failed, was never started or not delivered)."""
         ...
 
     async def counts(self, user_key: str, *, now: float, day: str) -> UsageCounts: ...

@@ -1,4 +1,7 @@
-"""The one pipeline both chats call: authorise → limit → queue → optimise → generate with failover → result."""
+"""The one pipeline both chats call: admit → decode → queue → optimise → generate with failover → result.
+
+Admission (allow-list, limits, queue room; ``bot.core.admission``) comes before any download or decode.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,14 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 from bot.core.accounts import AccountPool, Served
+from bot.core.admission import Admission
 from bot.core.clock import Clock
-from bot.core.limits import AccessPolicy, Admission, RateLimiter
+from bot.core.limits import AccessPolicy, RateLimiter, UsageSlots
 from bot.core.models import (
     AccountStatus,
     GenerationRequest,
@@ -31,6 +36,7 @@ from bot.core.optimiser import OptimisedPrompt, PromptOptimiser
 from bot.core.parsing import parse_prompt
 from bot.core.persistence import JobStore, StoredJob
 from bot.core.queue import JobQueue
+from bot.core.reference_limits import MAX_REFERENCES
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
     AllAccountsUnavailable,
@@ -49,7 +55,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_REFERENCES = 4
 SEED_RANGE = 2**32
 
 ProgressCallback = Callable[[Progress], Awaitable[None]]
@@ -127,23 +132,62 @@ class ImageService:
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
 
+    @asynccontextmanager
+    async def admission(
+        self, user: UserRef, *, count: int = 1, bypass_limits: bool = False
+    ) -> AsyncIterator[Admission]:
+        """Admit ``user`` for ``count`` images before any download: allow-list → queue room → limits (all or none).
+
+        Raises ``AccessDenied``, ``QueueFull`` or ``LimitReached`` without consuming anything. Images not used
+        by a successful ``generate`` are handed back when the block ends, however it ends. ``bypass_limits`` is
+        for the operator's CLI only. See ``bot.core.admission``.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        if bypass_limits:
+            admitted = Admission(user, [UsageSlots() for _ in range(count)], self._limiter)
+        else:
+            self.access.check(user)
+            # In-memory and cheaper than the ledger write, so it goes first: a full queue consumes nothing.
+            self._queue.check_room(user.key)
+            slots = await self._limiter.acquire(user.key, exempt=self.is_admin(user), count=count)
+            admitted = Admission(user, slots.split(), self._limiter)
+        try:
+            yield admitted
+        finally:
+            await _quietly(admitted.release(), "handing back unused admissions")
+
     async def generate(
-        self, request: GenerationRequest, progress: ProgressCallback | None = None
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None = None,
+        *,
+        admission: Admission | None = None,
     ) -> GenerationResult:
-        """Run one ``/imagine`` end to end; raises an ``ImagineError`` subclass the adapter turns into a reply."""
+        """Run one ``/imagine`` end to end; raises an ``ImagineError`` subclass the adapter turns into a reply.
+
+        Without ``admission`` the request admits itself (one image) after the prompt checks; adapters that
+        download references get admitted first (``admission``) and pass it here.
+        """
         started = time.perf_counter()
         request = request if request.request_id else replace(request, request_id=new_request_id())
-        if not request.bypass_limits:
+        if admission is None and not request.bypass_limits:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
-        plan = await self._plan(parsed, request.references)
-        # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be freed now
-        # rather than stay alive through the queue and the upstream call.
-        request = replace(request, references=())
-        return await self._run(request, plan, progress, started)
+        plan = self._plan(parsed, len(request.references))
+        if admission is not None:
+            return await self._run(request, plan, progress, started, admission)
+        async with self.admission(request.user, bypass_limits=request.bypass_limits) as own:
+            return await self._run(request, plan, progress, started, own)
 
     async def reroll(
-        self, job_id: str, user: UserRef, progress: ProgressCallback | None = None, request_id: str = ""
+        self,
+        job_id: str,
+        user: UserRef,
+        progress: ProgressCallback | None = None,
+        request_id: str = "",
+        *,
+        admission: Admission | None = None,
     ) -> GenerationResult:
         """Generate a stored job again with a new seed: same final prompt, size, model and references."""
         started = time.perf_counter()
@@ -152,14 +196,20 @@ class ImageService:
             raise JobNotFound(job_id)
         if job.user_key != user.key and not self.is_admin(user):
             raise NotPermitted("only the requester or an admin may re-roll this image")
-        self.access.check(user)
         parsed = ParsedPrompt(text=job.final_prompt, is_json=job.is_json, negative=job.negative, raw=True)
         size = ImageSize(job.width, job.height)
         plan = _Plan(parsed, model_spec(job.model), size, job.steps, job.references, job.original_prompt)
         request = GenerationRequest(
             user=user, text=job.original_prompt, request_id=request_id or new_request_id()
         )
-        return await self._run(request, plan, progress, started)
+        if admission is not None:
+            return await self._run(request, plan, progress, started, admission)
+        async with self.admission(user) as own:
+            return await self._run(request, plan, progress, started, own)
+
+    async def refund_undelivered(self, result: GenerationResult) -> None:
+        """Hand back the image of ``result`` to the user's limits: it was made but could not be delivered."""
+        await _quietly(self._limiter.refund(UsageSlots(result.usage_ids)), "refunding an undelivered image")
 
     async def quota(self, user: UserRef) -> QuotaStatus:
         return await self._limiter.quota(user.key, is_admin=self.is_admin(user))
@@ -170,25 +220,30 @@ class ImageService:
             raise NotPermitted("only admins may see the accounts")
         return await self._pool.statuses()
 
-    async def _plan(self, parsed: ParsedPrompt, references: tuple[bytes, ...]) -> _Plan:
-        if len(references) > MAX_REFERENCES:
+    def _plan(self, parsed: ParsedPrompt, reference_count: int) -> _Plan:
+        """Everything but the pixels: cheap, so it runs before admission (no references yet)."""
+        if reference_count > MAX_REFERENCES:
             raise InvalidReference(
-                f"At most {MAX_REFERENCES} reference images can be used; you sent {len(references)}.",
+                f"At most {MAX_REFERENCES} reference images can be used; you sent {reference_count}.",
                 code="too_many",
-                count=len(references),
+                count=reference_count,
                 limit=MAX_REFERENCES,
             )
-        model = self._choose_model(parsed, len(references))
+        model = self._choose_model(parsed, reference_count)
         size = resolve_size(parsed, model, self.config.megapixels)
         steps = resolve_steps(parsed.steps, self.config.num_steps, model)
+        optimise = not (parsed.raw or parsed.is_json)
+        return _Plan(parsed, model, size, steps, (), parsed.text, optimise, parsed.seed)
+
+    async def _prepare_references(self, references: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """Decode and shrink each reference (admitted requests only: decoding is the expensive part)."""
         prepared = await asyncio.gather(
             *(
                 asyncio.to_thread(normalise_reference, data, max_bytes=self.config.max_reference_bytes)
                 for data in references
             )
         )
-        optimise = not (parsed.raw or parsed.is_json)
-        return _Plan(parsed, model, size, steps, tuple(prepared), parsed.text, optimise, parsed.seed)
+        return tuple(prepared)
 
     def _choose_model(self, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
         """``FLUX_MODEL``, unless the request needs references or a size it cannot take."""
@@ -204,23 +259,30 @@ class ImageService:
         return model
 
     async def _run(
-        self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
+        self,
+        request: GenerationRequest,
+        plan: _Plan,
+        progress: ProgressCallback | None,
+        started: float,
+        admission: Admission,
     ) -> GenerationResult:
-        user = request.user
         current_request_id.set(request.request_id)
-        self._queue.check_room(user.key)
-        if request.bypass_limits:
-            admission = Admission(None)
-        else:
-            admission = await self._limiter.acquire(user.key, exempt=self.is_admin(user))
+        slot = admission.take(request.user)
         try:
-            return await self._admitted(request, plan, progress, started)
+            if request.references:
+                plan = replace(plan, references=await self._prepare_references(request.references))
+                # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be
+                # freed now rather than stay alive through the queue and the upstream call.
+                request = replace(request, references=())
+            result = await self._admitted(request, plan, progress, started)
         except BaseException as error:
             # A failed generation does not count against the user's limits, only against their failure budget
-            # (unless nothing was tried: every account out, or the request was cancelled).
-            failed = isinstance(error, Exception) and not isinstance(error, AllAccountsUnavailable)
-            await asyncio.shield(self._limiter.refund(admission, failed=failed))
+            # (not when nothing could be tried: every account out, or the request was cancelled).
+            if isinstance(error, Exception) and not isinstance(error, AllAccountsUnavailable):
+                self._limiter.note_failure(request.user.key)
+            await _quietly(self._limiter.refund(slot), "refunding a failed generation")
             raise
+        return replace(result, usage_ids=slot.event_ids)
 
     async def _admitted(
         self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
@@ -338,6 +400,16 @@ def _user_error(failure: UpstreamFailure) -> Exception:
             "One of the reference images could not be read by the model.", code="unreadable"
         )
     return UpstreamRejected(failure.detail)
+
+
+async def _quietly(work: Awaitable[None], what: str) -> None:
+    """Bookkeeping that must neither be cut short by a cancellation nor cost the user a reply or an image."""
+    try:
+        await asyncio.shield(work)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("%s failed", what, exc_info=True)
 
 
 async def _notify(progress: ProgressCallback | None, event: Progress) -> None:

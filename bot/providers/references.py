@@ -12,12 +12,12 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
+from bot.core import MAX_FULL_DECODE_PIXELS, MAX_REFERENCE_PIXELS, REFERENCE_SIDE
 from bot.errors import InvalidReference
 
-#: size caps, checked from the header before any pixel is decoded. JPEG decodes at 1/2..1/8 scale, so big
-#: phone photos (48 MP) stay cheap; other formats decode at full size, where 24 MP RGBA is already ~100 MB.
-MAX_PIXELS = 50_000_000
-MAX_PIXELS_FULL_DECODE = 24_000_000
+# Size caps, checked from the header before any pixel is decoded (their home is ``bot.core``).
+MAX_PIXELS = MAX_REFERENCE_PIXELS
+MAX_PIXELS_FULL_DECODE = MAX_FULL_DECODE_PIXELS
 JPEG_QUALITY = 90
 
 # Only the formats chat apps deliver: fewer decoders on untrusted bytes, and never EPS (it runs Ghostscript).
@@ -36,7 +36,7 @@ _TRANSPOSE_FOR_ORIENTATION = {
 }
 
 
-def normalise_reference(data: bytes, *, max_bytes: int, max_side: int = 512) -> bytes:
+def normalise_reference(data: bytes, *, max_bytes: int, max_side: int = REFERENCE_SIDE) -> bytes:
     """Validate ``data`` as an image and return it upright, within ``max_side``², as JPEG (or PNG with alpha)."""
     if not data:
         raise InvalidReference("The reference image is empty.", code="unreadable")

@@ -66,6 +66,28 @@ async def test_daily_limit_resets_at_utc_midnight_and_refunds_give_back(
     assert (quota.used_today, quota.daily_limit, quota.remaining_today) == (1, 2, 1)
 
 
+async def test_a_count_is_admitted_all_or_none_and_concurrent_counts_never_overshoot(
+    db: SqliteDatabase, clock: ManualClock
+) -> None:
+    limits = limiter(db, clock, per_day=10)
+
+    async def attempt() -> int:
+        try:
+            return len((await limits.acquire("u", count=4)).event_ids)
+        except LimitReached:
+            return 0
+
+    granted = await asyncio.gather(*(attempt() for _ in range(20)))
+    assert sorted(granted, reverse=True)[:3] == [4, 4, 0] and sum(granted) == 8
+    with pytest.raises(LimitReached) as caught:
+        await limits.acquire("u", count=3)  # 8 used: 3 more would be 11
+    assert caught.value.scope == "day"
+    two = await limits.acquire("u", count=2)
+    assert len(two.split()) == 2
+    await limits.refund(two.split()[0])
+    assert (await limits.quota("u")).used_today == 9
+
+
 async def test_limits_are_per_user(db: SqliteDatabase, clock: ManualClock) -> None:
     limits = limiter(db, clock, per_day=1)
     await limits.acquire("telegram:1")

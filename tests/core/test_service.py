@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -13,9 +14,11 @@ import pytest
 from PIL import Image
 
 from bot.app import App, open_app
+from bot.core.admission import AdmissionSpent
 from bot.core.clock import ManualClock
 from bot.core.models import GenerationRequest, Progress, PromptOptions, UserRef
 from bot.errors import (
+    AccessDenied,
     AllAccountsUnavailable,
     ContentFiltered,
     InvalidReference,
@@ -241,3 +244,71 @@ async def test_tokens_never_reach_the_logs(
     assert "acc1" in text or "…acc1" in text or "#1" in text  # the failures were logged
     for token in TOKENS.values():
         assert token not in text
+
+
+async def test_a_refused_user_is_refused_before_any_reference_is_decoded(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
+    """Cheap checks first: a user at the limit gets LimitReached, not the verdict of decoding a bad file."""
+    async with make_app(RATE_LIMIT_PER_DAY="1", ALLOWED_IDS="telegram:1") as app:
+        await app.service.generate(request("one"))
+        with pytest.raises(LimitReached):
+            await app.service.generate(request("two", references=(b"%PDF-1.7 not an image",)))
+        with pytest.raises(AccessDenied):
+            await app.service.generate(request("bob", user=BOB, references=(b"%PDF-1.7 not an image",)))
+        quota = await app.service.quota(ALICE)
+    assert quota.used_today == 1 and len(fake.calls) == 1
+
+
+async def test_admission_for_several_images_is_all_or_none_and_hands_back_the_unused(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
+    async with make_app(RATE_LIMIT_PER_DAY="4") as app:
+        with pytest.raises(LimitReached):
+            async with app.service.admission(ALICE, count=5):
+                raise AssertionError("a refused admission never runs its body")
+        assert (await app.service.quota(ALICE)).used_today == 0
+        async with app.service.admission(ALICE, count=3) as admission:
+            assert (await app.service.quota(ALICE)).used_today == 3
+            await app.service.generate(request("first"), admission=admission)
+            assert admission.remaining == 2
+        # one image made; the two never asked for went back when the block ended
+        assert (await app.service.quota(ALICE)).used_today == 1
+        with pytest.raises(RuntimeError):
+            async with app.service.admission(ALICE, count=2) as admission:
+                raise RuntimeError("the download failed")
+        assert (await app.service.quota(ALICE)).used_today == 1
+        async with app.service.admission(ALICE, count=1) as admission:
+            with pytest.raises(InvalidReference):
+                await app.service.generate(request("bad", references=(b"junk",)), admission=admission)
+            with pytest.raises(AdmissionSpent):
+                await app.service.generate(request("one too many"), admission=admission)
+        assert (await app.service.quota(ALICE)).used_today == 1
+    assert len(fake.calls) == 1
+
+
+async def test_an_admission_cancelled_while_downloading_is_handed_back(make_app: AppFactory) -> None:
+    async with make_app(RATE_LIMIT_PER_DAY="2") as app:
+        entered = asyncio.Event()
+
+        async def download_forever() -> None:
+            async with app.service.admission(ALICE, count=2):
+                entered.set()
+                await asyncio.Event().wait()
+
+        task = asyncio.create_task(download_forever())
+        await entered.wait()
+        assert (await app.service.quota(ALICE)).used_today == 2
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (await app.service.quota(ALICE)).used_today == 0
+
+
+async def test_an_undelivered_image_is_not_counted(make_app: AppFactory) -> None:
+    async with make_app(RATE_LIMIT_PER_DAY="1") as app:
+        result = await app.service.generate(request("lost on the way"))
+        assert (await app.service.quota(ALICE)).used_today == 1
+        await app.service.refund_undelivered(result)
+        assert (await app.service.quota(ALICE)).used_today == 0
+        await app.service.generate(request("delivered this time"))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import aiohttp
 import discord
 
-from bot.core.service import MAX_REFERENCES
+from bot.core import MAX_REFERENCES
 from bot.errors import InvalidReference
 from bot.i18n.texts import reference_too_large
 

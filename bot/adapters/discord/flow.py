@@ -76,17 +76,19 @@ class ImagineFlow:
             return
 
         async def produce(progress: ProgressCallback) -> GenerationResult:
-            # Built inline, with no local name: once the core has shrunk the photos, nothing here keeps the
-            # originals (up to MAX_REFERENCE_MB each) alive while the image is generated.
-            return await self._service.generate(
-                GenerationRequest(
-                    user=user,
-                    text=text,
-                    references=await self._downloader.fetch_all(attachments),
-                    options=options,
-                ),
-                progress,
-            )
+            # Admitted (limits, queue room) before anything is downloaded. The request is built inline, with no
+            # local name: once the core has shrunk the photos, nothing here keeps the originals alive.
+            async with self._service.admission(user) as admission:
+                return await self._service.generate(
+                    GenerationRequest(
+                        user=user,
+                        text=text,
+                        references=await self._downloader.fetch_all(attachments),
+                        options=options,
+                    ),
+                    progress,
+                    admission=admission,
+                )
 
         if await _defer(interaction, ephemeral=False):
             await self._run(PublicThinking(interaction, user.locale), produce)
@@ -163,7 +165,11 @@ class ImagineFlow:
     async def _deliver(self, response: ThinkingResponse, produce: Produce) -> None:
         try:
             result = await produce(response.progress)
-            await response.deliver(result)
+            try:
+                await response.deliver(result)
+            except Exception:
+                await self._service.refund_undelivered(result)  # made, but the user never got it
+                raise
         except ImagineError as error:
             await response.fail(self._error_sentence(error, response.locale, response))
         except asyncio.CancelledError:

@@ -123,7 +123,7 @@ class TelegramAdapter:
         """Connect, publish the command menus, start polling or the webhook; returns once updates flow."""
         application = build_application(self._settings, self._token)
         originals = OriginalStore()
-        self._delivery = Delivery(application.bot, originals)
+        self._delivery = Delivery(application.bot, originals, self._service.refund_undelivered)
         handlers = TelegramHandlers(self._service, self._delivery, originals)
         handlers.collect_albums(self._settings.telegram_album_wait_seconds, self._spawn)
         add_handlers(application, handlers)

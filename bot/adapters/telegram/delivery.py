@@ -46,9 +46,16 @@ class Origin:
 class Delivery:
     """Turns a core call into Telegram messages; the one place core errors become replies."""
 
-    def __init__(self, bot: Bot, originals: OriginalStore) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        originals: OriginalStore,
+        on_undelivered: Callable[[GenerationResult], Awaitable[None]] | None = None,
+    ) -> None:
         self._bot = bot
         self._originals = originals
+        #: an image made but never delivered is handed back to the user's limits
+        self._on_undelivered = on_undelivered
         self._in_flight = InFlight()
 
     @property
@@ -99,7 +106,8 @@ class Delivery:
             else:
                 await self.reply(origin, self.error_text(exc, origin.locale))
             return
-        await self.send_result(origin, result)
+        if await self.send_result(origin, result) is None and self._on_undelivered is not None:
+            await self._on_undelivered(result)
         await status.remove()
 
     async def drain(self, grace: float) -> int:

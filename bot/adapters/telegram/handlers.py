@@ -16,6 +16,7 @@ from bot.adapters.telegram.references import (
     AlbumCollector,
     Media,
     Spawn,
+    check_media,
     download_references,
     media_of,
 )
@@ -26,8 +27,8 @@ from bot.adapters.telegram.replies import (
     help_text,
     parse_button,
 )
-from bot.core.models import GenerationRequest, UserRef
-from bot.core.service import ImageService
+from bot.core.models import GenerationRequest, GenerationResult, UserRef
+from bot.core.service import ImageService, ProgressCallback
 from bot.errors import InvalidReference, NotPermitted
 from bot.i18n import describe_error, resolve_locale, translate
 from bot.i18n.texts import accounts_text, quota_text
@@ -112,19 +113,29 @@ class TelegramHandlers:
             await self._delivery.reply(origin, translate("prompt.missing", origin.locale))
             return
         try:
-            references = await download_references(self._delivery.bot, media, self._max_bytes)
+            check_media(media, self._max_bytes)  # from the message alone: nothing is fetched
         except InvalidReference as rejected:
             await self._delivery.reply(origin, describe_error(rejected, origin.locale))
             return
+
+        async def produce(progress: ProgressCallback) -> GenerationResult:
+            # Admitted (allow-list, limits, queue room) before anything is downloaded. The request is built
+            # inline, with no local name: once the core has shrunk the photos, nothing here holds the originals.
+            async with self._service.admission(origin.user) as admission:
+                return await self._service.generate(
+                    GenerationRequest(user=origin.user, text=prompt, references=await self._download(media)),
+                    progress,
+                    admission=admission,
+                )
+
+        await self._delivery.run(origin, produce)
+
+    async def _download(self, media: Sequence[Media]) -> tuple[bytes, ...]:
+        try:
+            return await download_references(self._delivery.bot, media, self._max_bytes)
         except TelegramError as exc:
             log.warning("reference download failed: %s", exc)
-            await self._delivery.reply(origin, translate("reference.download_failed", origin.locale))
-            return
-        # Handed over, not kept: once the core has shrunk the photos, nothing here holds the originals
-        # (up to MAX_REFERENCE_MB each) while the image is generated.
-        handover = [GenerationRequest(user=origin.user, text=prompt, references=references)]
-        del references
-        await self._delivery.run(origin, lambda progress: self._service.generate(handover.pop(), progress))
+            raise InvalidReference("An image could not be downloaded.", code="download_failed") from None
 
     # ---- /help, /quota, /accounts -------------------------------------------------------------
 

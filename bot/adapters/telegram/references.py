@@ -11,7 +11,7 @@ from typing import Any
 from telegram import Bot, Message
 from telegram.error import BadRequest
 
-from bot.core.service import MAX_REFERENCES
+from bot.core import MAX_REFERENCES
 from bot.errors import InvalidReference
 from bot.i18n.texts import reference_too_large
 

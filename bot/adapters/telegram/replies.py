@@ -6,8 +6,8 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.core import MAX_REFERENCES
 from bot.core.models import GenerationResult, QuotaStatus
-from bot.core.service import MAX_REFERENCES
 from bot.i18n import translate
 from bot.i18n.texts import prompt_note
 

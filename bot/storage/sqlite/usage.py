@@ -8,11 +8,15 @@ from bot.storage.sqlite.database import SqliteDatabase
 # SQLite compares against this when a limit is off; far above any real count.
 _UNLIMITED = 1 << 62
 
+# ``count`` rows or none: one statement, so the limit check and all the inserts are one atomic step.
 _CONSUME = """
+WITH RECURSIVE unit(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM unit WHERE n < :count)
 INSERT INTO usage_events (user_key, created_at, day)
-SELECT :user, :now, :day
-WHERE (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND created_at > :minute_ago) < :per_minute
-  AND (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND day = :day) < :per_day
+SELECT :user, :now, :day FROM unit
+WHERE (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND created_at > :minute_ago) + :count
+        <= :per_minute
+  AND (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND day = :day) + :count <= :per_day
+RETURNING id
 """
 
 
@@ -23,10 +27,20 @@ class SqliteUsageLedger:
         self._db = db
 
     async def try_consume(
-        self, user_key: str, *, now: float, day: str, per_minute: int | None, per_day: int | None
-    ) -> int | None:
-        """Record an event if both limits allow it, atomically; return its id, or None when a limit is reached."""
+        self,
+        user_key: str,
+        *,
+        now: float,
+        day: str,
+        per_minute: int | None,
+        per_day: int | None,
+        count: int = 1,
+    ) -> tuple[int, ...] | None:
+        """Record ``count`` events if both limits allow all of them, atomically; their ids, or None if refused."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
         params = {
+            "count": count,
             "user": user_key,
             "now": now,
             "day": day,
@@ -35,11 +49,14 @@ class SqliteUsageLedger:
             "per_day": _UNLIMITED if per_day is None else per_day,
         }
         # One INSERT ... SELECT ... WHERE is atomic in SQLite, so concurrent requests cannot both pass the check.
-        return await self._db.insert(_CONSUME, params)
+        rows = await self._db.fetch_all(_CONSUME, params)
+        return tuple(int(row[0]) for row in rows) if rows else None
 
-    async def refund(self, event_id: int) -> None:
-        """Give back an event (the generation failed)."""
-        await self._db.execute("DELETE FROM usage_events WHERE id = ?", (event_id,))
+    async def refund(self, *event_ids: int) -> None:
+        """Give back events (the generation failed, or was never started)."""
+        if event_ids:
+            marks = ", ".join("?" * len(event_ids))
+            await self._db.execute(f"DELETE FROM usage_events WHERE id IN ({marks})", event_ids)
 
     async def counts(self, user_key: str, *, now: float, day: str) -> UsageCounts:
         row = await self._db.fetch_one(

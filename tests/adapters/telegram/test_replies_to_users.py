@@ -149,7 +149,9 @@ async def test_an_unexpected_failure_is_logged_and_answered_with_an_apology(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def broken(self: ImageService, request: GenerationRequest, progress: ProgressCallback) -> None:
+    async def broken(
+        self: ImageService, request: GenerationRequest, progress: ProgressCallback, **kwargs: object
+    ) -> None:
         raise RuntimeError(f"database exploded near {tg.token}")
 
     monkeypatch.setattr(ImageService, "generate", broken)

@@ -1,0 +1,34 @@
+"""The shared backend: PostgreSQL, for several replicas behind a load balancer (``DATABASE_URL``)."""
+
+from __future__ import annotations
+
+from bot.storage.postgres.accounts import PostgresAccountStateStore
+from bot.storage.postgres.database import PostgresDatabase
+from bot.storage.postgres.jobs import PostgresJobStore
+from bot.storage.postgres.usage import PostgresUsageLedger
+
+
+class PostgresStorage:
+    """The PostgreSQL implementation of ``bot.core.persistence.Storage``: one pool, every store on it."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.db = PostgresDatabase(url, pool_size=pool_size)
+        self.ledger = PostgresUsageLedger(self.db)
+        self.accounts = PostgresAccountStateStore(self.db)
+        self.jobs = PostgresJobStore(self.db)
+
+    async def __aenter__(self) -> PostgresStorage:
+        await self.db.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.db.close()
+
+
+__all__ = [
+    "PostgresAccountStateStore",
+    "PostgresDatabase",
+    "PostgresJobStore",
+    "PostgresStorage",
+    "PostgresUsageLedger",
+]

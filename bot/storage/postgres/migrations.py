@@ -1,0 +1,95 @@
+"""Numbered PostgreSQL schema migrations, applied in order and recorded in ``schema_migrations``.
+
+Append a new entry to change the schema; never edit one that has shipped. The runner holds an advisory lock,
+so replicas starting together apply each migration once.
+"""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+MIGRATIONS: tuple[LiteralString, ...] = (
+    # 1: the SQLite schema's equivalent, plus the per-user admission as one server-side call
+    """
+    CREATE TABLE usage_events (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_key TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        day TEXT NOT NULL
+    );
+    CREATE INDEX usage_events_user_time ON usage_events (user_key, created_at);
+    CREATE INDEX usage_events_user_day ON usage_events (user_key, day);
+
+    CREATE TABLE account_state (
+        account_key TEXT PRIMARY KEY,
+        spent_until DOUBLE PRECISION,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+
+    CREATE TABLE account_usage (
+        account_key TEXT NOT NULL,
+        day TEXT NOT NULL,
+        images BIGINT NOT NULL DEFAULT 0,
+        neurons DOUBLE PRECISION NOT NULL DEFAULT 0,
+        calls BIGINT NOT NULL DEFAULT 0,
+        failures BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_key, day)
+    );
+
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        user_key TEXT NOT NULL,
+        chat_id TEXT,
+        original_prompt TEXT NOT NULL,
+        final_prompt TEXT NOT NULL,
+        is_json BOOLEAN NOT NULL,
+        negative TEXT,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        steps INTEGER,
+        model TEXT NOT NULL,
+        seed BIGINT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX jobs_created_at ON jobs (created_at);
+    CREATE TABLE job_references (
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (job_id, position)
+    );
+
+    -- Check-and-record for one user, exact across every replica: p_count events, all or none. Under READ
+    -- COMMITTED two plain INSERT ... SELECT ... WHERE count < limit statements can both miss each other's
+    -- uncommitted rows; a transaction-scoped advisory lock per user serialises one user's admissions (other
+    -- users never wait), and each statement in a VOLATILE plpgsql function takes a fresh snapshot after the
+    -- lock is granted, so it sees every admission committed before. One round trip, no retry loop
+    -- (bench/limiter_pg.py measures the alternatives). Returns the new ids, or NULL when refused.
+    CREATE FUNCTION try_consume_usage(
+        p_user TEXT, p_now DOUBLE PRECISION, p_day TEXT, p_per_minute BIGINT, p_per_day BIGINT, p_count INTEGER
+    ) RETURNS BIGINT[] LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        new_ids BIGINT[];
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('usage:' || p_user, 0));
+        IF p_per_minute IS NOT NULL AND (
+            SELECT count(*) FROM usage_events WHERE user_key = p_user AND created_at > p_now - 60
+        ) + p_count > p_per_minute THEN
+            RETURN NULL;
+        END IF;
+        IF p_per_day IS NOT NULL AND (
+            SELECT count(*) FROM usage_events WHERE user_key = p_user AND day = p_day
+        ) + p_count > p_per_day THEN
+            RETURN NULL;
+        END IF;
+        WITH added AS (
+            INSERT INTO usage_events (user_key, created_at, day)
+            SELECT p_user, p_now, p_day FROM generate_series(1, p_count)
+            RETURNING id
+        )
+        SELECT array_agg(id ORDER BY id) INTO new_ids FROM added;
+        RETURN new_ids;
+    END
+    $$;
+    """,
+)
