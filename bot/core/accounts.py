@@ -70,7 +70,7 @@ class _AccountRuntime:
         return AccountHealth.HEALTHY
 
     def back_at(self, now: float) -> float | None:
-        """When this account can serve again (None: not before a restart)."""
+        """When this account can serve again (None: misconfigured, nothing promised)."""
         health = self.health(now)
         if health is AccountHealth.SPENT:
             return self.spent_until

@@ -99,7 +99,13 @@ class RateLimiter:
     """Per-user limits over the usage ledger, and the failure budget. A limit of 0 means unlimited."""
 
     def __init__(
-        self, ledger: UsageLedger, clock: Clock, *, per_minute: int, per_day: int, failures_per_minute: int = 0
+        self,
+        ledger: UsageLedger,
+        clock: Clock,
+        *,
+        per_minute: int,
+        per_day: int,
+        failures_per_minute: int = 0,
     ) -> None:
         self._ledger = ledger
         self._clock = clock
@@ -162,7 +168,8 @@ class RateLimiter:
                 scope="day", limit=self._per_day, retry_after=reset - now, resets_at=as_datetime(reset)
             )
         oldest = counts.oldest_in_minute if counts.oldest_in_minute is not None else now
-        reset = min(oldest, now) + _WINDOW  # an event "in the future" (the clock stepped back) waits no longer
+        # an event "in the future" (the clock was stepped back) makes the user wait no longer than a minute
+        reset = min(oldest, now) + _WINDOW
         return LimitReached(
             scope="minute",
             limit=self._per_minute or 0,

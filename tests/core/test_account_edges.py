@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -71,7 +72,7 @@ async def test_spent_just_after_midnight_is_rechecked_at_growing_intervals_not_t
     assert back - reset <= timedelta(minutes=15)
     # growing intervals: a handful of re-checks, not one every 10 s
     assert 3 <= len(recheck_times) <= 8, recheck_times
-    gaps = [b - a for a, b in zip(recheck_times, recheck_times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(recheck_times)]
     assert gaps == sorted(gaps)
 
 

@@ -9,11 +9,14 @@ from bot.storage.sqlite.database import SqliteDatabase
 _UNLIMITED = 1 << 62
 
 # ``count`` rows or none: one statement, so the limit check and all the inserts are one atomic step.
+# "The last minute" is (now - 60 s, now]: events stamped later (the clock was stepped back since) would otherwise
+# count as recent for as long as the step, locking the user out for an hour after a one-hour step.
 _CONSUME = """
 WITH RECURSIVE unit(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM unit WHERE n < :count)
 INSERT INTO usage_events (user_key, created_at, day)
 SELECT :user, :now, :day FROM unit
-WHERE (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND created_at > :minute_ago) + :count
+WHERE (SELECT COUNT(*) FROM usage_events
+       WHERE user_key = :user AND created_at > :minute_ago AND created_at <= :now) + :count
         <= :per_minute
   AND (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND day = :day) + :count <= :per_day
 RETURNING id
@@ -62,11 +65,13 @@ class SqliteUsageLedger:
         row = await self._db.fetch_one(
             """
             SELECT
-              (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND created_at > :minute_ago),
+              (SELECT COUNT(*) FROM usage_events
+               WHERE user_key = :user AND created_at > :minute_ago AND created_at <= :now),
               (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND day = :day),
-              (SELECT MIN(created_at) FROM usage_events WHERE user_key = :user AND created_at > :minute_ago)
+              (SELECT MIN(created_at) FROM usage_events
+               WHERE user_key = :user AND created_at > :minute_ago AND created_at <= :now)
             """,
-            {"user": user_key, "minute_ago": now - 60.0, "day": day},
+            {"user": user_key, "minute_ago": now - 60.0, "now": now, "day": day},
         )
         if row is None:  # an aggregate SELECT always yields a row; this keeps mypy honest
             return UsageCounts(0, 0, None)
