@@ -107,6 +107,10 @@ class JobStore(Protocol):
 
     async def get(self, job_id: str) -> StoredJob | None: ...
 
+    async def recent_for_user(self, user_key: str, limit: int) -> list[StoredJob]:
+        """A user's latest ``limit`` jobs, newest first, without their reference images (the web history)."""
+        ...
+
     async def prune(self, *, older_than: float) -> int:
         """Forget jobs created before ``older_than``; returns how many."""
         ...

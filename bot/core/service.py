@@ -211,6 +211,10 @@ class ImageService:
         """Hand back the image of ``result`` to the user's limits: it was made but could not be delivered."""
         await _quietly(self._limiter.refund(UsageSlots(result.usage_ids)), "refunding an undelivered image")
 
+    async def history(self, user: UserRef, limit: int = 50) -> list[StoredJob]:
+        """The user's latest jobs, newest first (the web page's history)."""
+        return await self._jobs.recent_for_user(user.key, limit)
+
     async def quota(self, user: UserRef) -> QuotaStatus:
         return await self._limiter.quota(user.key, is_admin=self.is_admin(user))
 

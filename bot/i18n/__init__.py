@@ -17,7 +17,7 @@ from bot.errors import (
     LimitReached,
     QueueFull,
 )
-from bot.i18n import de, en, es, fr, ja, ru, zh_hans, zh_hant
+from bot.i18n import de, en, es, fr, ja, ru, web, zh_hans, zh_hant
 
 CATALOGUES: dict[str, dict[str, str]] = {
     "en": en.MESSAGES,
@@ -29,6 +29,9 @@ CATALOGUES: dict[str, dict[str, str]] = {
     "fr": fr.MESSAGES,
     "de": de.MESSAGES,
 }
+# The web page's texts are kept together for all languages (bot/i18n/web.py) and merged in here.
+for _code, _texts in web.MESSAGES.items():
+    CATALOGUES[_code] = {**CATALOGUES[_code], **_texts}
 
 _ALIASES = {
     "zh-tw": "zh-Hant",
@@ -58,11 +61,11 @@ def resolve_locale(code: str | None) -> str:
 def translate(key: str, locale: str | None = "en", **params: object) -> str:
     """The message for ``key`` in ``locale`` (falling back to English), formatted with ``params``."""
     catalogue = CATALOGUES.get(resolve_locale(locale), en.MESSAGES)
-    template = catalogue.get(key) or en.MESSAGES.get(key) or key
+    template = catalogue.get(key) or CATALOGUES["en"].get(key) or key
     try:
         return template.format(**params)
     except (KeyError, IndexError, ValueError):
-        return en.MESSAGES.get(key, key).format_map(_Missing(params))
+        return CATALOGUES["en"].get(key, key).format_map(_Missing(params))
 
 
 class _Missing(dict[str, object]):

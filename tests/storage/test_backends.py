@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from bot.core.clock import ManualClock, utc_day
 from bot.core.persistence import Storage, StoredJob
@@ -65,6 +66,17 @@ async def test_job_round_trip_with_references_and_prune(storage: Storage) -> Non
     assert await storage.jobs.prune(older_than=101.0) == 1
     assert await storage.jobs.get("abc") is None
     assert await storage.jobs.get("plain") is not None
+
+
+async def test_a_users_recent_jobs_come_newest_first_without_their_references(storage: Storage) -> None:
+    for number in range(5):
+        await storage.jobs.save(a_job(f"job{number}", created_at=100.0 + number, references=(b"ref",)))
+    await storage.jobs.save(replace(a_job("someone-else", created_at=500.0), user_key="api:other"))
+    recent = await storage.jobs.recent_for_user("telegram:1", 3)
+    assert [job.id for job in recent] == ["job4", "job3", "job2"]
+    assert recent[0] == replace(a_job("job4", created_at=104.0), references=())
+    assert [job.id for job in await storage.jobs.recent_for_user("api:other", 10)] == ["someone-else"]
+    assert await storage.jobs.recent_for_user("api:nobody", 10) == []
 
 
 async def test_a_failed_job_save_leaves_nothing_behind(storage: Storage) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
 from bot.core.persistence import StoredJob
 from bot.storage.postgres.database import PostgresDatabase
 
@@ -50,23 +54,34 @@ class PostgresJobStore:
         refs = await self._db.fetch_all(
             "SELECT data FROM job_references WHERE job_id = %s ORDER BY position", (job_id,)
         )
-        return StoredJob(
-            id=row[0],
-            user_key=row[1],
-            chat_id=row[2],
-            original_prompt=row[3],
-            final_prompt=row[4],
-            is_json=bool(row[5]),
-            negative=row[6],
-            width=row[7],
-            height=row[8],
-            steps=row[9],
-            model=row[10],
-            seed=row[11],
-            created_at=row[12],
-            references=tuple(bytes(ref[0]) for ref in refs),
+        return replace(_job(row), references=tuple(bytes(ref[0]) for ref in refs))
+
+    async def recent_for_user(self, user_key: str, limit: int) -> list[StoredJob]:
+        """A user's latest jobs, newest first, without their reference images."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM jobs WHERE user_key = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+            (user_key, limit),
         )
+        return [_job(row) for row in rows]
 
     async def prune(self, *, older_than: float) -> int:
         """Forget jobs created before ``older_than`` (their buttons then answer "no longer available")."""
         return await self._db.execute("DELETE FROM jobs WHERE created_at < %s", (older_than,))
+
+
+def _job(row: Sequence[Any]) -> StoredJob:
+    return StoredJob(
+        id=row[0],
+        user_key=row[1],
+        chat_id=row[2],
+        original_prompt=row[3],
+        final_prompt=row[4],
+        is_json=bool(row[5]),
+        negative=row[6],
+        width=row[7],
+        height=row[8],
+        steps=row[9],
+        model=row[10],
+        seed=row[11],
+        created_at=row[12],
+    )
