@@ -80,8 +80,11 @@ async def _dispatch(command: str, args: argparse.Namespace, settings: Settings, 
         return EXIT_FAILED
 
 
-def configured_adapters(app: App) -> list[ChatAdapter]:
-    """The chat adapters whose tokens are set. Imported lazily so one platform's library never loads the other."""
+def configured_adapters(app: App, states: dict[str, bool] | None = None) -> list[ChatAdapter]:
+    """The adapters whose settings are present. Imported lazily so one platform's library never loads the other.
+
+    ``states`` (adapter name → running), kept current by ``run``, is what the HTTP side's ``/health`` reports.
+    """
     adapters: list[ChatAdapter] = []
     if app.settings.telegram_bot_token is not None:
         from bot.adapters.telegram import TelegramAdapter
@@ -91,15 +94,24 @@ def configured_adapters(app: App) -> list[ChatAdapter]:
         from bot.adapters.discord import DiscordAdapter
 
         adapters.append(DiscordAdapter(app.settings, app.service))
+    if app.settings.http_enabled:
+        from bot.adapters.http import build_http_adapter
+
+        adapters.append(build_http_adapter(app, states if states is not None else {}))
     return adapters
 
 
 async def run_bot(settings: Settings, say: Printer) -> int:
     """Start every configured chat platform in one event loop and run until SIGINT/SIGTERM."""
-    if settings.telegram_bot_token is None and settings.discord_bot_token is None:
+    if (
+        settings.telegram_bot_token is None
+        and settings.discord_bot_token is None
+        and not settings.http_enabled
+    ):
         say(
-            "No chat platform is configured. Set TELEGRAM_BOT_TOKEN (Telegram) and/or DISCORD_BOT_TOKEN (Discord) "
-            "in the environment or .env, and at least one Cloudflare account (CF_API_TOKEN_1 + ACCOUNT_1)."
+            "Nothing to run is configured. Set TELEGRAM_BOT_TOKEN (Telegram), DISCORD_BOT_TOKEN (Discord) and/or "
+            "API_KEYS (the HTTP API; HTTP_PORT to choose its port) in the environment or .env, and at least one "
+            "Cloudflare account (CF_API_TOKEN_1 + ACCOUNT_1)."
         )
         return EXIT_CONFIG
     if not settings.accounts:
@@ -112,7 +124,9 @@ async def run_bot(settings: Settings, say: Printer) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with open_app(settings) as app:
-        adapters = configured_adapters(app)
+        states: dict[str, bool] = {}
+        adapters = configured_adapters(app, states)
+        states.update((adapter.name, False) for adapter in adapters)
         if not adapters:
             say("No chat adapter could be started for the configured tokens.")
             return EXIT_CONFIG
@@ -128,10 +142,12 @@ async def run_bot(settings: Settings, say: Printer) -> int:
                     say(f"{adapter.name} could not start: {exc}")
                     return EXIT_FAILED
                 started.append(adapter)
+                states[adapter.name] = True
                 say(f"{adapter.name} is running.")
             await stop.wait()
         finally:
             for adapter in reversed(started):
+                states[adapter.name] = False
                 await adapter.stop()
     return EXIT_OK
 

@@ -15,6 +15,7 @@ The tree::
         ├── AllAccountsUnavailable  every account is spent, cooling down or misconfigured; ``retry_at``
         ├── UpstreamRejected      the provider refused the input itself (schema, too large, unknown model)
         └── UpstreamUnavailable   transient failures (timeouts, 5xx) used up the attempts for this request
+            └── DeadlineExceeded  no image within GENERATION_DEADLINE_SECONDS (the call may have been billed)
 
 Adapters turn these into chat messages in one place (``bot.core.messages.describe_error``); nothing else
 about an error (upstream bodies, tokens, tracebacks) reaches a user.
@@ -112,6 +113,10 @@ class UpstreamRejected(GenerationFailed):
 
 class UpstreamUnavailable(GenerationFailed):
     key = "error.upstream_unavailable"
+
+
+class DeadlineExceeded(UpstreamUnavailable):
+    """The whole generation ran past its deadline; retrying at once would likely pay twice."""
 
 
 class ConfigurationError(Exception):

@@ -125,7 +125,41 @@ class Settings(BaseSettings):
     #: failed generations one user may cause per minute (they are refunded from the limits); 0 = no budget
     failed_attempts_per_minute: int = Field(default=3, ge=0)
 
-    _split = field_validator("admin_ids", "allowed_ids", "discord_guild_ids", mode="before")(_split_commas)
+    # --- HTTP API (bot/adapters/http) -----------------------------------------------------------
+    #: the HTTP side starts when an API key is configured or HTTP_PORT (or the PaaS's PORT) is set
+    http_port: int | None = Field(default=None, ge=0, le=65535)
+    port: int | None = Field(default=None, ge=0, le=65535)
+    http_host: str = "0.0.0.0"
+    #: ``name=key`` pairs or bare keys, comma-separated; each key is the core user ``api:<name>``
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    #: the seeds' single keys (Flux-API-Worker, cf-flux2): one more key each, users ``api:api_key``, ``api:master``
+    api_key: SecretStr | None = None
+    api_master_key: SecretStr | None = None
+    public_base_url: str | None = None
+    #: origins allowed to call the API routes from a browser; ``*`` (default) any, empty: CORS off
+    cors_origins: CommaList = Field(default_factory=lambda: ["*"])
+    #: how long ``GET /image/{id}`` serves a result (seconds), and the store's total size cap
+    image_expiration: int = Field(default=7 * 24 * 3600, ge=60)
+    image_store_mb: float = Field(default=1024.0, gt=0)
+
+    _split = field_validator("admin_ids", "allowed_ids", "discord_guild_ids", "cors_origins", mode="before")(
+        _split_commas
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("public_base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/")
+            if value and not value.startswith(("http://", "https://")):
+                raise ValueError("must start with http:// or https://")
+            return value or None
+        return value
 
     @field_validator("discord_guild_ids")
     @classmethod
@@ -166,9 +200,12 @@ class Settings(BaseSettings):
             self.discord_bot_token,
             self.external_api_key,
             self.telegram_webhook_secret,
+            self.api_key,
+            self.api_master_key,
         ):
             if secret is not None:
                 values.append(secret.get_secret_value())
+        values += self.api_credentials.values()
         if self.database_url is not None:
             password = urlsplit(self.database_url.get_secret_value()).password
             values.append(password or "")
@@ -183,9 +220,44 @@ class Settings(BaseSettings):
         return f"PostgreSQL {url.hostname or 'localhost'}:{url.port or 5432}{url.path}"
 
     @property
+    def api_credentials(self) -> dict[str, str]:
+        """API user name → key, from ``API_KEYS`` (``name=key`` or bare ``key``: named ``key1``, ``key2``...),
+        ``API_KEY`` (named ``api_key``) and ``API_MASTER_KEY`` (named ``master``)."""
+        credentials: dict[str, str] = {}
+        for position, entry in enumerate(self.api_keys, start=1):
+            name, key = _api_key_entry(entry.get_secret_value(), position)
+            credentials[name] = key
+        if self.api_key is not None and self.api_key.get_secret_value().strip():
+            credentials["api_key"] = self.api_key.get_secret_value().strip()
+        if self.api_master_key is not None and self.api_master_key.get_secret_value().strip():
+            credentials["master"] = self.api_master_key.get_secret_value().strip()
+        return credentials
+
+    @property
+    def http_listen_port(self) -> int | None:
+        """``HTTP_PORT``, else the PaaS's ``PORT``; None when neither is set."""
+        return self.http_port if self.http_port is not None else self.port
+
+    @property
+    def http_enabled(self) -> bool:
+        """Whether ``run`` starts the HTTP side: an API key is configured or a port is set."""
+        return bool(self.api_credentials) or self.http_listen_port is not None
+
+    @property
     def effective_proxy(self) -> str | None:
         """``PROXY_URL``, else the standard ``HTTPS_PROXY``/``https_proxy``."""
         return self.proxy_url or os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or None
+
+
+_API_KEY_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def _api_key_entry(entry: str, position: int) -> tuple[str, str]:
+    """``name=key`` → (name, key); a bare key (also one ending in base64's ``=`` padding) → (``keyN``, key)."""
+    name, _, key = entry.strip().partition("=")
+    if _API_KEY_NAME.match(name) and key.strip("="):
+        return name, key.strip()
+    return f"key{position}", entry.strip()
 
 
 def collect_accounts(env: Mapping[str, str | None]) -> list[AccountConfig]:

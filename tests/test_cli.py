@@ -145,6 +145,7 @@ async def test_run_without_a_chat_platform_says_what_to_set(tmp_path: Path) -> N
     outcome = await run_cli("run", env={"DATABASE_PATH": str(tmp_path / "db.sqlite3")}, cwd=tmp_path)
     assert outcome.code == 2
     assert "TELEGRAM_BOT_TOKEN" in outcome.out and "DISCORD_BOT_TOKEN" in outcome.out
+    assert "API_KEYS" in outcome.out  # the third option: the HTTP API
 
 
 async def test_bad_setting_names_the_variable_without_a_traceback(tmp_path: Path) -> None:

@@ -55,3 +55,36 @@ def test_bad_settings_name_the_variable(environ: dict[str, str], variable: str) 
     with pytest.raises(ConfigurationError) as caught:
         load_settings(None, environ)
     assert caught.value.variable == variable
+
+
+def test_api_keys_as_pairs_bare_keys_and_the_seeds_single_keys() -> None:
+    settings = load_settings(
+        None,
+        {
+            "API_KEYS": "demo=sk-demo-123, sk-bare-456, sk-base64-pad==",
+            "API_KEY": "sk-worker-789",
+            "API_MASTER_KEY": "sk-master-000",
+        },
+    )
+    assert settings.api_credentials == {
+        "demo": "sk-demo-123",
+        "key2": "sk-bare-456",
+        "key3": "sk-base64-pad==",
+        "api_key": "sk-worker-789",
+        "master": "sk-master-000",
+    }
+    for key in settings.api_credentials.values():
+        assert key in settings.secrets  # redacted in every log line
+    assert "demo" not in settings.secrets
+    assert settings.http_enabled
+
+
+def test_the_http_side_is_off_without_a_key_or_port_and_port_honours_paas_port() -> None:
+    assert not load_settings(None, {}).http_enabled
+    paas = load_settings(None, {"PORT": "8080"})
+    assert paas.http_enabled and paas.http_listen_port == 8080
+    both = load_settings(None, {"PORT": "8080", "HTTP_PORT": "9000"})
+    assert both.http_listen_port == 9000
+    with pytest.raises(ConfigurationError) as error:
+        load_settings(None, {"PUBLIC_BASE_URL": "example.com"})
+    assert error.value.variable == "PUBLIC_BASE_URL"

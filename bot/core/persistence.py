@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.core.image_store import ImageStore
+
 
 @dataclass(frozen=True)
 class StoredJob:
@@ -127,3 +129,6 @@ class Storage(Protocol):
 
     @property
     def jobs(self) -> JobStore: ...
+
+    @property
+    def images(self) -> ImageStore: ...

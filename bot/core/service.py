@@ -41,11 +41,11 @@ from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
     AllAccountsUnavailable,
     ContentFiltered,
+    DeadlineExceeded,
     InvalidReference,
     JobNotFound,
     NotPermitted,
     UpstreamRejected,
-    UpstreamUnavailable,
 )
 from bot.logs import current_request_id
 from bot.providers.base import FailureKind, ImageProvider, UpstreamFailure
@@ -302,7 +302,7 @@ class ImageService:
                 async with asyncio.timeout(self.config.deadline_seconds):
                     return await self._generate(request, plan, progress, timings, started)
             except TimeoutError:
-                raise UpstreamUnavailable(f"no image within {self.config.deadline_seconds:.0f}s") from None
+                raise DeadlineExceeded(f"no image within {self.config.deadline_seconds:.0f}s") from None
 
     async def _generate(
         self,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.storage.sqlite.accounts import SqliteAccountStateStore
 from bot.storage.sqlite.database import SqliteDatabase
+from bot.storage.sqlite.images import SqliteImageStore
 from bot.storage.sqlite.jobs import SqliteJobStore
 from bot.storage.sqlite.usage import SqliteUsageLedger
 
@@ -18,6 +19,7 @@ class SqliteStorage:
         self.ledger = SqliteUsageLedger(self.db)
         self.accounts = SqliteAccountStateStore(self.db)
         self.jobs = SqliteJobStore(self.db)
+        self.images = SqliteImageStore(self.db)
 
     async def __aenter__(self) -> SqliteStorage:
         await self.db.open()
@@ -30,6 +32,7 @@ class SqliteStorage:
 __all__ = [
     "SqliteAccountStateStore",
     "SqliteDatabase",
+    "SqliteImageStore",
     "SqliteJobStore",
     "SqliteStorage",
     "SqliteUsageLedger",

@@ -55,4 +55,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (job_id, position)
     );
     """,
+    # 2: finished images served by GET /image/{id} for IMAGE_EXPIRATION seconds (the HTTP side)
+    """
+    CREATE TABLE images (
+        id TEXT PRIMARY KEY,
+        job_id TEXT,
+        mime TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE INDEX images_created ON images (created_at);
+    CREATE INDEX images_expires ON images (expires_at);
+    """,
 )

@@ -1,0 +1,59 @@
+"""The ASGI app: routers, error handlers and middleware, built from an ``HttpContext``.
+
+Other routers plug in with ``app.include_router``; they reach the core through ``get_context``, authenticate
+with ``require_api_user``, stream with ``bot.adapters.http.sse`` and fail with ``ApiError``/domain errors,
+which the handlers here turn into OpenAI-shaped answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from fastapi import APIRouter, FastAPI
+
+from bot.adapters.http import system
+from bot.adapters.http.auth import ApiCredentials
+from bot.adapters.http.context import HttpContext
+from bot.adapters.http.errors import install_error_handlers
+from bot.adapters.http.middleware import ApiCORS, BodyLimit
+from bot.core.service import MAX_REFERENCES
+
+log = logging.getLogger(__name__)
+
+#: paths browser chat clients call cross-origin with a Bearer key
+API_PREFIXES = ("/v1/", "/image/")
+#: room for the fields around the images, and for multipart boundaries
+BODY_MARGIN_BYTES = 1024 * 1024
+
+
+def body_limit(max_reference_mb: float) -> int:
+    """Every reference at its cap, as base64 in JSON (4/3 larger), plus a margin."""
+    return int(MAX_REFERENCES * max_reference_mb * 1024 * 1024 * 4 / 3) + BODY_MARGIN_BYTES
+
+
+def create_app(context: HttpContext, *, routers: Iterable[APIRouter] = ()) -> FastAPI:
+    """The app for ``context``: the system routes, then ``routers`` (the API, the web UI)."""
+    settings = context.settings
+    app = FastAPI(
+        title="imagine-bot",
+        version=context.version,
+        summary="FLUX images through an OpenAI-compatible API, on the same core as the chat bots.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.context = context
+    app.state.credentials = ApiCredentials(settings.api_credentials)
+    if not app.state.credentials:
+        log.warning(
+            "no API key is configured (API_KEYS, API_KEY or API_MASTER_KEY): every API route answers 401"
+        )
+    install_error_handlers(app)
+    app.include_router(system.router)
+    for router in routers:
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(ApiCORS, origins=settings.cors_origins, prefixes=API_PREFIXES)
+    app.add_middleware(BodyLimit, max_bytes=body_limit(settings.max_reference_mb))
+    return app

@@ -1,0 +1,114 @@
+"""The HTTP side as an adapter: uvicorn serving the app inside the bot's own event loop, beside the chats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from bot.adapters.http import models
+from bot.adapters.http.app import create_app
+from bot.adapters.http.context import HttpContext
+from bot.app import App
+from bot.core.image_store import ImageArchive
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: on stop, generations in flight get this long to finish before they are cut short (answered with a 503)
+STOP_GRACE_SECONDS = 8.0
+_STARTUP_POLL_SECONDS = 0.01
+#: when an API key is set but neither HTTP_PORT nor PORT
+DEFAULT_PORT = 8080
+
+
+class HttpStartError(RuntimeError):
+    """The port could not be bound or the server did not come up."""
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: ``run`` owns SIGINT/SIGTERM for every adapter."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HttpAdapter:
+    """Serves ``app`` on ``HTTP_HOST``:``HTTP_PORT`` (or ``PORT``); started and stopped by ``run``."""
+
+    name = "HTTP"
+
+    def __init__(self, settings: Settings, app: FastAPI) -> None:
+        self._host = settings.http_host
+        port = settings.http_listen_port
+        self._port = DEFAULT_PORT if port is None else port  # 0: any free port (tests)
+        self._settings = settings
+        self.app = app
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        """Bind the port and serve; returns once requests are accepted."""
+        try:
+            sock = socket.create_server(
+                (self._host, self._port), family=_family(self._host), reuse_port=False
+            )
+        except OSError as exc:
+            raise HttpStartError(f"cannot listen on {self._host}:{self._port}: {exc.strerror}") from None
+        sock.setblocking(False)
+        await self.app.state.context.archive.prune()
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,  # keep the bot's redacting log handler
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=int(STOP_GRACE_SECONDS) + 2,
+            server_header=False,
+            proxy_headers=True,
+        )
+        self._server = _EmbeddedServer(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http-server")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise HttpStartError("the HTTP server stopped while starting")
+            await asyncio.sleep(_STARTUP_POLL_SECONDS)
+        log.info("HTTP API listening on %s:%d", self._host, self.port)
+
+    async def stop(self) -> None:
+        """Stop accepting, give generations in flight a grace period, then close."""
+        if self._server is None or self._task is None:
+            return
+        context = self.app.state.context
+        self._server.should_exit = True
+        cut = await context.in_flight.drain(STOP_GRACE_SECONDS)
+        if cut:
+            log.warning("cut %d HTTP generation(s) short on stop", cut)
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._server = self._task = None
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def build_http_adapter(app: App, adapter_states: dict[str, bool]) -> HttpAdapter:
+    """The HTTP adapter for ``app``; ``adapter_states`` (kept current by ``run``) feeds ``/health``."""
+    settings = app.settings
+    archive = ImageArchive(
+        app.storage.images,
+        app.clock,
+        expiration=settings.image_expiration,
+        max_total_bytes=int(settings.image_store_mb * 1024 * 1024),
+    )
+    context = HttpContext(settings, app.service, archive, adapters=adapter_states)
+    return HttpAdapter(settings, create_app(context, routers=[models.router]))

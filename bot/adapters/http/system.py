@@ -1,0 +1,93 @@
+"""Routes that are not the OpenAI API: ``/health``, ``/image/{id}`` and the placeholder ``/``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse, Response
+
+from bot.adapters.http.context import Context
+from bot.adapters.http.errors import ApiError
+from bot.adapters.http.schemas import AccountHealthView, Health, error_responses
+from bot.core.models import AccountHealth, AccountStatus
+from bot.i18n import format_time
+
+router = APIRouter()
+
+#: a stored image never changes under its id, so caches may keep it as long as the store does
+_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
+
+
+@router.get("/health", response_model=Health, tags=["system"], summary="Server and account state")
+async def health(context: Context) -> Health:
+    """Whether images can be made now: ``status`` is ``ok`` only when at least one account can serve."""
+    statuses = await context.service.account_statuses()
+    settings = context.settings
+    return Health(
+        status=_overall(statuses),
+        version=context.version,
+        mode="failover" if len(statuses) > 1 else "single-account",
+        model=settings.flux_model,
+        total_accounts=len(statuses),
+        accounts_configured=[f"Account {status.index}" for status in statuses],
+        accounts=[_account_view(status) for status in statuses],
+        adapters=dict(context.adapters),
+    )
+
+
+def _overall(statuses: list[AccountStatus]) -> str:
+    if not statuses:
+        return "unconfigured"
+    if any(status.health is AccountHealth.HEALTHY for status in statuses):
+        return "ok"
+    return "unavailable"
+
+
+def _account_view(status: AccountStatus) -> AccountHealthView:
+    until = format_time(status.until) if status.until else None
+    return AccountHealthView(label=status.label, state=status.health.value, until=until)
+
+
+@router.get(
+    "/image/{image_id}",
+    tags=["images"],
+    summary="A stored result",
+    response_class=Response,
+    responses={200: {"content": {kind: {} for kind in _IMAGE_TYPES}}, **error_responses(404)},
+)
+async def stored_image(
+    context: Context, image_id: Annotated[str, Path(min_length=1, max_length=128)]
+) -> Response:
+    """A result kept for ``IMAGE_EXPIRATION`` seconds, with its real content type; 404 once expired or evicted."""
+    image = await context.archive.fetch(image_id)
+    if image is None:
+        raise ApiError(404, "This image does not exist or has expired.", code="image_not_found")
+    remaining = max(0, int(context.archive.seconds_left(image)))
+    return Response(
+        image.data,
+        media_type=image.mime,
+        headers={
+            # Immutable for as long as it is kept: caches must not hold it past its expiry (the seed did).
+            "cache-control": f"public, max-age={remaining}, immutable",
+            "x-content-type-options": "nosniff",
+        },
+    )
+
+
+_PLACEHOLDER = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>imagine-bot</title></head>
+<body>
+<h1>imagine-bot</h1>
+<p>This server makes images with FLUX on Cloudflare Workers AI. It speaks the OpenAI API
+(<code>/v1/images/generations</code>, <code>/v1/images/edits</code>, <code>/v1/chat/completions</code>,
+<code>/v1/models</code>) for clients that have an API key from its operator.</p>
+<p>See <a href="/docs">the API documentation</a> and <a href="/health">the server's health</a>.</p>
+</body></html>
+"""
+
+
+@router.get("/", response_class=HTMLResponse, tags=["system"], summary="About this server")
+async def index() -> HTMLResponse:
+    """A short page saying what this server is (the web UI replaces it)."""
+    return HTMLResponse(_PLACEHOLDER)
