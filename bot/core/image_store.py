@@ -7,6 +7,7 @@ The core decides the id (unguessable), the expiry and the size cap; a backend in
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +30,14 @@ class StoredImage:
     job_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ImageLink:
+    """Which kept image a job made: its id (for ``/image/{id}``) and content type."""
+
+    id: str
+    mime: str
+
+
 class ImageStore(Protocol):
     """Where kept images live. Implementations evict the oldest first once the total passes the cap."""
 
@@ -42,6 +51,10 @@ class ImageStore(Protocol):
 
     async def prune(self, *, now: float) -> int:
         """Forget images expired at ``now``; returns how many."""
+        ...
+
+    async def links_for_jobs(self, job_ids: Sequence[str], *, now: float) -> dict[str, ImageLink]:
+        """The image still kept at ``now`` for each of ``job_ids`` that has one, by job id (the web history)."""
         ...
 
 
@@ -75,6 +88,12 @@ class ImageArchive:
     def seconds_left(self, image: StoredImage) -> float:
         """How much longer ``image`` is served (for cache headers)."""
         return image.expires_at - self._clock.time()
+
+    async def links_for_jobs(self, job_ids: Sequence[str]) -> dict[str, ImageLink]:
+        """The kept image of each job that still has one, by job id."""
+        if not job_ids:
+            return {}
+        return await self._store.links_for_jobs(job_ids, now=self._clock.time())
 
     async def prune(self) -> int:
         """Forget expired images now (``put`` also does it, so this is for start-up)."""

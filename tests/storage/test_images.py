@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from bot.core.clock import ManualClock
 from bot.core.image_store import ImageArchive
-from bot.storage.sqlite import SqliteDatabase, SqliteImageStore
+from bot.core.persistence import Storage
 
 
 def archive(
-    db: SqliteDatabase, clock: ManualClock, *, expiration: float = 3600, cap: int = 1000
+    storage: Storage, clock: ManualClock, *, expiration: float = 3600, cap: int = 1000
 ) -> ImageArchive:
-    return ImageArchive(SqliteImageStore(db), clock, expiration=expiration, max_total_bytes=cap)
+    """Each test runs on both backends (the ``storage`` fixture: SQLite, then PostgreSQL)."""
+    return ImageArchive(storage.images, clock, expiration=expiration, max_total_bytes=cap)
 
 
 async def test_an_image_comes_back_with_its_bytes_and_type_under_an_unguessable_id(
-    db: SqliteDatabase, clock: ManualClock
+    storage: Storage, clock: ManualClock
 ) -> None:
-    store = archive(db, clock)
+    store = archive(storage, clock)
     first = await store.keep(b"\xff\xd8\xff jpeg", "image/jpeg", job_id="job1")
     second = await store.keep(b"\xff\xd8\xff jpeg", "image/jpeg")
     assert first.id != second.id and len(first.id) >= 40
@@ -26,8 +27,8 @@ async def test_an_image_comes_back_with_its_bytes_and_type_under_an_unguessable_
     assert await store.fetch("nope") is None
 
 
-async def test_an_image_is_gone_once_it_expires(db: SqliteDatabase, clock: ManualClock) -> None:
-    store = archive(db, clock, expiration=60)
+async def test_an_image_is_gone_once_it_expires(storage: Storage, clock: ManualClock) -> None:
+    store = archive(storage, clock, expiration=60)
     kept = await store.keep(b"png", "image/png")
     clock.advance(59)
     assert await store.fetch(kept.id) is not None
@@ -38,9 +39,9 @@ async def test_an_image_is_gone_once_it_expires(db: SqliteDatabase, clock: Manua
 
 
 async def test_the_oldest_images_go_first_when_the_total_passes_the_cap(
-    db: SqliteDatabase, clock: ManualClock
+    storage: Storage, clock: ManualClock
 ) -> None:
-    store = archive(db, clock, cap=250)
+    store = archive(storage, clock, cap=250)
     ids = []
     for _ in range(3):
         ids.append((await store.keep(b"x" * 100, "image/png")).id)
@@ -51,11 +52,29 @@ async def test_the_oldest_images_go_first_when_the_total_passes_the_cap(
 
 
 async def test_an_image_larger_than_the_whole_cap_is_still_kept_alone(
-    db: SqliteDatabase, clock: ManualClock
+    storage: Storage, clock: ManualClock
 ) -> None:
-    store = archive(db, clock, cap=50)
+    store = archive(storage, clock, cap=50)
     old = await store.keep(b"y" * 10, "image/png")
     clock.advance(1)
     big = await store.keep(b"x" * 100, "image/png")
     assert await store.fetch(big.id) is not None
     assert await store.fetch(old.id) is None
+
+
+async def test_the_history_finds_each_jobs_kept_image_until_it_expires(
+    storage: Storage, clock: ManualClock
+) -> None:
+    store = archive(storage, clock, expiration=60)
+    jpeg = await store.keep(b"\xff\xd8\xff a", "image/jpeg", job_id="job1")
+    clock.advance(30)
+    png = await store.keep(b"\x89PNG b", "image/png", job_id="job2")
+    await store.keep(b"\x89PNG c", "image/png")  # made outside a job
+    links = await store.links_for_jobs(["job1", "job2", "job3"])
+    assert {job: (link.id, link.mime) for job, link in links.items()} == {
+        "job1": (jpeg.id, "image/jpeg"),
+        "job2": (png.id, "image/png"),
+    }
+    clock.advance(30)
+    assert list(await store.links_for_jobs(["job1", "job2"])) == ["job2"]
+    assert await store.links_for_jobs([]) == {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import http.server
-import socket
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
@@ -16,11 +15,9 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI, Response
 from selenium import webdriver
 
-from bot.adapters.http.web import WebContext, web_router
+from bot.adapters.http import build_http_adapter
 from bot.app import App, open_app
 from bot.core.models import ProviderImage, ProviderJob
 from bot.providers.base import ImageProvider, TokenCheck
@@ -70,19 +67,6 @@ class HeldProvider:
         return await self._inner.verify_token(account)
 
 
-class MemoryImages:
-    """Finished images by job id, served at ``/image/{id}``."""
-
-    def __init__(self) -> None:
-        self.images: dict[str, tuple[bytes, str]] = {}
-
-    async def save(self, job_id: str, data: bytes, mime: str) -> None:
-        self.images[job_id] = (data, mime)
-
-    def url(self, job_id: str) -> str | None:
-        return f"/image/{job_id}" if job_id in self.images else None
-
-
 @dataclass
 class LiveApp:
     """The app serving on ``base_url``; ``call`` runs a coroutine on the app's loop from a test."""
@@ -113,7 +97,10 @@ def _serve(tmp: Path, ready: Future[LiveApp], stop: threading.Event, env: dict[s
                 "ACCOUNT_1": "acc1",
                 "CF_API_BASE_URL": workers.base_url,
                 "DATABASE_PATH": str(tmp / "db.sqlite3"),
+                "API_KEYS": ",".join(f"{name}={key}" for name, key in KEYS.items()),
                 "ADMIN_IDS": "api:admin",
+                "HTTP_HOST": "127.0.0.1",
+                "HTTP_PORT": "0",
                 "RATE_LIMIT_PER_MINUTE": "0",
                 "PROMPT_OPTIMIZATION": "true",
             } | env
@@ -121,28 +108,14 @@ def _serve(tmp: Path, ready: Future[LiveApp], stop: threading.Event, env: dict[s
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=30, trust_env=False))
             provider = HeldProvider(WorkersAIClient(http, workers.base_url))
             app = await stack.enter_async_context(open_app(settings, provider=provider))
-            images = MemoryImages()
-            api = FastAPI()
-            api.include_router(web_router(WebContext(app.service, images, KEYS, now=app.clock.time)))
-
-            @api.get("/image/{job_id}")
-            async def image(job_id: str) -> Response:
-                data, mime = images.images[job_id]
-                return Response(data, media_type=mime)
-
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="off"))
-            serving = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
-                await asyncio.sleep(0.01)
-            port = sock.getsockname()[1]
+            adapter = build_http_adapter(app, {})
+            await adapter.start()
             loop = asyncio.get_running_loop()
-            ready.set_result(LiveApp(f"http://127.0.0.1:{port}", loop, app, workers, provider))
+            base_url = f"http://127.0.0.1:{adapter.port}"
+            ready.set_result(LiveApp(base_url, loop, app, workers, provider))
             await asyncio.to_thread(stop.wait)
             provider.open()
-            server.should_exit = True
-            await serving
+            await adapter.stop()
 
     try:
         asyncio.run(main())

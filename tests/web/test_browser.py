@@ -13,7 +13,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.core.models import GenerationRequest, UserRef
-from tests.web.browser import DESKTOP, PHONE, screenshot
+from tests.web.browser import DESKTOP, PHONE, fresh_profile, screenshot, start_chromium
 from tests.web.conftest import KEYS, LiveApp
 
 WAIT = 20
@@ -41,6 +41,19 @@ def visible(driver: webdriver.Chrome, element_id: str) -> WebElement:
 
 def text_of(driver: webdriver.Chrome, element_id: str) -> str:
     return str(driver.find_element(By.ID, element_id).text)
+
+
+def open_page(driver: webdriver.Chrome, url: str) -> bool:
+    """Load the page and wait until it knows whether it is signed in; returns whether it is."""
+    driver.get(url)
+    wait_for(
+        driver,
+        "the page to settle",
+        lambda d: (
+            d.find_element(By.ID, "signin").is_displayed() or d.find_element(By.ID, "app").is_displayed()
+        ),
+    )
+    return bool(driver.find_element(By.ID, "app").is_displayed())
 
 
 def sign_in(driver: webdriver.Chrome, key: str) -> None:
@@ -79,8 +92,7 @@ def test_a_new_user_signs_in_generates_rerolls_and_finds_it_all_in_the_history(
 ) -> None:
     driver = browser
     driver.set_window_size(*DESKTOP)
-    driver.get(live.base_url + "/")
-    visible(driver, "signin")
+    assert not open_page(driver, live.base_url + "/")
     screenshot(driver, "desktop-signin")
 
     # A wrong key is refused with a plain sentence, and the form stays.
@@ -192,12 +204,12 @@ def test_an_admin_sees_each_account_with_todays_neurons_against_the_free_allocat
 ) -> None:
     driver = browser
     driver.set_window_size(*DESKTOP)
-    driver.get(live.base_url + "/")
-    if driver.find_element(By.ID, "signout").is_displayed():
+    if open_page(driver, live.base_url + "/"):
         driver.find_element(By.ID, "signout").click()
     sign_in(driver, KEYS["admin"])
-    panel = visible(driver, "accounts")
-    rows = panel.find_elements(By.CSS_SELECTOR, "#account-list li")
+    visible(driver, "accounts")
+    wait_for(driver, "the account rows", lambda d: d.find_elements(By.CSS_SELECTOR, "#account-list li"))
+    rows = driver.find_elements(By.CSS_SELECTOR, "#account-list li")
     assert len(rows) == 1
     assert "working" in rows[0].text
     assert "of 10,000 free neurons used today" in rows[0].text
@@ -209,8 +221,8 @@ def test_an_admin_sees_each_account_with_todays_neurons_against_the_free_allocat
     driver.find_element(By.ID, "theme").click()
     flipped = driver.execute_script("return document.documentElement.dataset.theme")
     assert {theme, flipped} == {"dark", "light"}
-    driver.refresh()
-    visible(driver, "accounts")
+    assert open_page(driver, live.base_url + "/")
+    wait_for(driver, "the account rows", lambda d: d.find_elements(By.CSS_SELECTOR, "#account-list li"))
     assert driver.execute_script("return document.documentElement.dataset.theme") == flipped
     if flipped != "dark":
         driver.find_element(By.ID, "theme").click()
@@ -225,8 +237,7 @@ def test_a_form_on_another_site_cannot_make_the_signed_in_browser_generate(
     live: LiveApp, browser: webdriver.Chrome, evil_site: str
 ) -> None:
     driver = browser
-    driver.get(live.base_url + "/")
-    if not driver.find_element(By.ID, "app").is_displayed():
+    if not open_page(driver, live.base_url + "/"):
         sign_in(driver, KEYS["demo"])
         visible(driver, "app")
     calls = len(live.workers.calls)
@@ -234,3 +245,22 @@ def test_a_form_on_another_site_cannot_make_the_signed_in_browser_generate(
     wait_for(driver, "the refusal", lambda d: "refused" in d.find_element(By.TAG_NAME, "body").text)
     assert driver.current_url.startswith(live.base_url + "/web/api/generate")
     assert len(live.workers.calls) == calls
+
+
+def test_the_page_speaks_the_browsers_language_at_phone_width(live: LiveApp) -> None:
+    driver = start_chromium(fresh_profile(), language="de-DE")
+    try:
+        driver.set_window_size(*PHONE)
+        assert not open_page(driver, live.base_url + "/")
+        assert driver.find_element(By.TAG_NAME, "h1").text == "Anmelden"
+        sign_in(driver, "sk-falsch")
+        assert visible(driver, "signin-error").text == (
+            "Dieser API-Schlüssel ist ungültig. Prüfe ihn und versuche es noch einmal."
+        )
+        screenshot(driver, "phone-signin-de")
+        sign_in(driver, KEYS["demo"])
+        visible(driver, "app")
+        assert driver.find_element(By.ID, "generate").text == "Erzeugen"
+        assert driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 0
+    finally:
+        driver.quit()

@@ -3,6 +3,8 @@ changes. (The browser tests check the same from inside Chromium.)"""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -15,6 +17,11 @@ from tests.web.conftest import KEYS, LiveApp
 def client(live: LiveApp) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.base_url, trust_env=False, timeout=30) as http:
         yield http
+
+
+def events(stream: str) -> list[dict[str, object]]:
+    """The JSON of each ``data:`` line of a server-sent event stream."""
+    return [json.loads(line[5:]) for line in stream.splitlines() if line.startswith("data:")]
 
 
 def signed_in(client: httpx.Client, name: str = "demo") -> str:
@@ -93,7 +100,7 @@ def test_changes_need_the_csrf_token_and_a_same_site_origin(live: LiveApp, clien
         "/web/api/generate", data=form | {"raw": "1"}, headers={"X-CSRF-Token": csrf, "Origin": live.base_url}
     )
     assert own.status_code == 200 and own.headers["content-type"].startswith("text/event-stream")
-    assert "event: result" in own.text
+    assert [event["type"] for event in events(own.text)] == ["progress", "result"]
     assert len(live.workers.calls) == calls + 1
 
 
@@ -130,8 +137,35 @@ def test_bad_input_is_told_before_anything_runs(live: LiveApp, client: httpx.Cli
     assert too_many.status_code == 400
     assert "At most 4 reference images" in too_many.json()["error"]["message"]
     empty = client.post("/web/api/generate", data={"prompt": " "}, headers=headers)
-    assert "event: error" in empty.text and "prompt is empty" in empty.text
+    [error] = events(empty.text)
+    assert error["type"] == "error" and "prompt is empty" in str(error["message"])
     assert len(live.workers.calls) == calls
     nine = [("references", (f"r{i}.png", png, "image/png")) for i in range(9)]
     flood = client.post("/web/api/generate", data={"prompt": "a cat"}, files=nine, headers=headers)
     assert flood.status_code == 400 and "At most 4 reference images" in flood.json()["error"]["message"]
+
+
+def test_an_image_still_painting_when_the_page_goes_away_is_kept_for_the_history(
+    live: LiveApp, client: httpx.Client
+) -> None:
+    csrf = signed_in(client)
+    live.on_loop(live.provider.hold)
+    headers = {"X-CSRF-Token": csrf}
+    try:
+        with client.stream(
+            "POST", "/web/api/generate", data={"prompt": "a paid-for fox", "raw": "1"}, headers=headers
+        ) as response:
+            for line in response.iter_lines():
+                if "generating" in line:
+                    break  # the page is closed while the image is being painted
+    finally:
+        live.on_loop(live.provider.open)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        jobs = client.get("/web/api/history").json()["jobs"]
+        if jobs and jobs[0]["prompt"] == "a paid-for fox":
+            break
+        time.sleep(0.05)
+    assert jobs[0]["prompt"] == "a paid-for fox" and jobs[0]["image_url"]
+    image = client.get(jobs[0]["image_url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"

@@ -17,7 +17,7 @@ from bot.adapters.http.auth import ApiCredentials
 from bot.adapters.http.context import HttpContext
 from bot.adapters.http.errors import install_error_handlers
 from bot.adapters.http.middleware import ApiCORS, BodyLimit
-from bot.core.service import MAX_REFERENCES
+from bot.core import MAX_REFERENCES
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""Routes that are not the OpenAI API: ``/health``, ``/image/{id}`` and the placeholder ``/``."""
+"""Routes that are not the OpenAI API: ``/health`` and ``/image/{id}`` (``/`` is the web UI, ``web/``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from bot.adapters.http.context import Context
 from bot.adapters.http.errors import ApiError
@@ -73,21 +73,3 @@ async def stored_image(
             "x-content-type-options": "nosniff",
         },
     )
-
-
-_PLACEHOLDER = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>imagine-bot</title></head>
-<body>
-<h1>imagine-bot</h1>
-<p>This server makes images with FLUX on Cloudflare Workers AI. It speaks the OpenAI API
-(<code>/v1/images/generations</code>, <code>/v1/images/edits</code>, <code>/v1/chat/completions</code>,
-<code>/v1/models</code>) for clients that have an API key from its operator.</p>
-<p>See <a href="/docs">the API documentation</a> and <a href="/health">the server's health</a>.</p>
-</body></html>
-"""
-
-
-@router.get("/", response_class=HTMLResponse, tags=["system"], summary="About this server")
-async def index() -> HTMLResponse:
-    """A short page saying what this server is (the web UI replaces it)."""
-    return HTMLResponse(_PLACEHOLDER)

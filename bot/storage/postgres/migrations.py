@@ -92,7 +92,21 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     END
     $$;
     """,
-    # 2: "the last minute" is (now - 60 s, now]: events stamped later (a replica's or our own clock was stepped
+    # 2: finished images served by GET /image/{id} for IMAGE_EXPIRATION seconds (the HTTP side)
+    """
+    CREATE TABLE images (
+        id TEXT PRIMARY KEY,
+        job_id TEXT,
+        mime TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        data BYTEA NOT NULL
+    );
+    CREATE INDEX images_created ON images (created_at);
+    CREATE INDEX images_expires ON images (expires_at);
+    """,
+    # 3: "the last minute" is (now - 60 s, now]: events stamped later (a replica's or our own clock was stepped
     # back since) no longer count as recent for as long as the step
     """
     CREATE OR REPLACE FUNCTION try_consume_usage(

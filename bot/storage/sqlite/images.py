@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.core.image_store import StoredImage
+from collections.abc import Sequence
+
+from bot.core.image_store import ImageLink, StoredImage
 from bot.storage.sqlite.database import SqliteDatabase
 
 # Newest first, a running total of sizes: every row past the cap goes (never the image just stored).
@@ -53,3 +55,11 @@ class SqliteImageStore:
 
     async def prune(self, *, now: float) -> int:
         return await self._db.execute("DELETE FROM images WHERE expires_at <= ?", (now,))
+
+    async def links_for_jobs(self, job_ids: Sequence[str], *, now: float) -> dict[str, ImageLink]:
+        marks = ", ".join("?" for _ in job_ids)
+        rows = await self._db.fetch_all(
+            f"SELECT job_id, id, mime FROM images WHERE expires_at > ? AND job_id IN ({marks})",
+            (now, *job_ids),
+        )
+        return {row[0]: ImageLink(id=row[1], mime=row[2]) for row in rows}

@@ -49,7 +49,7 @@ async def test_a_stored_image_is_served_with_its_sniffed_type_until_it_expires(a
     assert missing.json()["error"]["code"] == "image_not_found"
 
 
-async def test_the_placeholder_page_links_the_docs_and_holds_no_key(api: RunningApi) -> None:
+async def test_the_page_at_the_root_links_the_docs_and_holds_no_key(api: RunningApi) -> None:
     async with api.client(key=None) as client:
         page = await client.get("/")
         docs = await client.get("/docs")

@@ -1,72 +1,67 @@
-"""One generation for the page: run it as a task the stream only watches, and tell its progress as SSE events.
+"""One generation for the page, streamed as server-sent events with the HTTP side's SSE pieces.
 
-The task, not the HTTP response, owns the work: a browser that goes away does not throw away an image that is
-being paid for; it is stored and shows up in the history.
+The work runs as a task of its own that the stream only watches: a browser that goes away (a reload, a closed
+tab) does not throw away an image that is being paid for; it is kept and shows up in the history. The task is
+counted in the adapter's ``InFlight``, so a stop lets it finish or cuts it short like every other generation.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from bot.core.models import GenerationResult, Progress
+from bot.adapters.http.context import HttpContext
+from bot.adapters.http.sse import Finished, follow_progress, json_data, progress_payload
+from bot.core.models import GenerationResult
+from bot.core.service import ProgressCallback
 from bot.errors import ImagineError
-from bot.i18n import describe_error
-from bot.i18n.texts import progress_text
+from bot.i18n import describe_error, translate
 
 log = logging.getLogger(__name__)
 
-KEEP_ALIVE_SECONDS = 15.0
-
-Generate = Callable[[Callable[[Progress], Awaitable[None]]], Awaitable[GenerationResult]]
-Present = Callable[[GenerationResult], Awaitable[dict[str, Any]]]
+Generate = Callable[[ProgressCallback], Awaitable[GenerationResult]]
+Present = Callable[[GenerationResult, str], dict[str, Any]]
 
 
-def sse(event: str, data: dict[str, Any]) -> bytes:
-    """One server-sent event."""
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+class _CutShort(Exception):
+    """The adapter stopped while this generation was in flight."""
 
 
-async def stream_generation(
-    generate: Generate, present: Present, locale: str, tasks: set[asyncio.Task[Any]]
-) -> AsyncIterator[bytes]:
-    """Progress events as the core reports them, then ``result`` (the stored job) or ``error`` (one sentence)."""
-    events: asyncio.Queue[bytes] = asyncio.Queue()
+async def generation_events(
+    context: HttpContext, generate: Generate, present: Present, locale: str
+) -> AsyncIterator[str]:
+    """``progress`` events as the core reports them, then ``result`` (the kept image) or ``error`` (a sentence)."""
 
-    async def on_progress(event: Progress) -> None:
-        data = {"stage": event.stage.value, "position": event.position, "text": progress_text(event, locale)}
-        events.put_nowait(sse("progress", data))
+    async def kept(progress: ProgressCallback) -> dict[str, Any]:
+        task = asyncio.current_task()
+        assert task is not None
+        with context.in_flight.tracking(task):
+            result = await generate(progress)
+            image = await context.archive.keep(result.image, result.mime, job_id=result.job_id)
+            return present(result, image.id)
 
-    async def work() -> bytes:
+    async def watched(progress: ProgressCallback) -> dict[str, Any]:
+        work = asyncio.ensure_future(kept(progress))
         try:
-            return sse("result", await present(await generate(on_progress)))
-        except ImagineError as error:
-            return sse("error", {"message": describe_error(error, locale), "code": error.key})
-        except Exception:
-            log.exception("web generation failed")
-            return sse("error", {"message": describe_error(ImagineError(), locale), "code": "error.generic"})
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if work.cancelled() and not (task is not None and task.cancelling()):
+                raise _CutShort from None
+            raise  # the page went away: the work goes on, unwatched
 
-    task = asyncio.create_task(work())
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
-    while True:
-        getter = asyncio.ensure_future(events.get())
-        try:
-            done, _ = await asyncio.wait(
-                {getter, task}, timeout=KEEP_ALIVE_SECONDS, return_when="FIRST_COMPLETED"
-            )
-        finally:
-            if not getter.done():
-                getter.cancel()
-        if getter in done:
-            yield getter.result()
-        elif task in done:
-            while not events.empty():
-                yield events.get_nowait()
-            yield task.result()
-            return
-        else:
-            yield b": keep-alive\n\n"
+    try:
+        async for item in follow_progress(watched):
+            if isinstance(item, Finished):
+                yield json_data({"type": "result", **item.value})
+            else:
+                yield json_data({"type": "progress", **progress_payload(item, locale)})
+    except ImagineError as error:
+        yield json_data({"type": "error", "message": describe_error(error, locale), "code": error.key})
+    except _CutShort:
+        yield json_data({"type": "error", "message": translate("error.shutting_down", locale)})
+    except Exception:
+        log.exception("web generation failed")
+        yield json_data({"type": "error", "message": translate("error.generic", locale)})

@@ -7,18 +7,20 @@ every call that changes something also needs the session's CSRF token and a same
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from bot.adapters.http.web.generation import stream_generation
+from bot.adapters.http.auth import ApiCredentials, api_user
+from bot.adapters.http.context import HttpContext
+from bot.adapters.http.sse import sse_response
+from bot.adapters.http.web.generation import Generate, generation_events
 from bot.adapters.http.web.page import Page, browser_locale
 from bot.adapters.http.web.security import CSRF_HEADER, SECURITY_HEADERS, is_same_site_request
 from bot.adapters.http.web.sessions import COOKIE_NAME, SessionSigner, WebSession
@@ -32,7 +34,6 @@ from bot.core.models import (
     UserRef,
 )
 from bot.core.parsing import MAX_SEED
-from bot.core.service import ImageService
 from bot.core.sizes import resolve_size
 from bot.errors import ImagineError, InvalidReference, InvalidRequest, NotPermitted
 from bot.i18n import describe_error, translate
@@ -47,40 +48,21 @@ FREE_NEURONS_PER_DAY = 10_000
 HISTORY_LIMIT = 60
 #: parts beyond this are not even parsed (the page sends at most MAX_REFERENCES)
 _MAX_FILES = 8
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
-class ResultImages(Protocol):
-    """Where finished images live; the page links to them (``GET /image/{id}``)."""
-
-    async def save(self, job_id: str, data: bytes, mime: str) -> None: ...
-
-    def url(self, job_id: str) -> str | None:
-        """The image's address, or None when it is not (or no longer) stored."""
-        ...
-
-
-@dataclass
-class WebContext:
-    service: ImageService
-    images: ResultImages
-    #: configured API keys, name -> key
-    keys: Mapping[str, str]
-    now: Callable[[], float]
-    public_base_url: str | None = None
-    max_reference_bytes: int = 10 * 1024 * 1024
-    secure_cookies: bool = False
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-
-def web_router(context: WebContext) -> APIRouter:
-    """All of the web UI, to be included in the HTTP adapter's app."""
+def web_router(context: HttpContext, now: Callable[[], float]) -> APIRouter:
+    """All of the web UI, for ``create_app``'s routers: the page at ``/`` and its API under ``/web/api/``."""
     page = Page()
-    signer = SessionSigner(context.keys, context.now)
+    settings = context.settings
+    keys = settings.api_credentials
+    signer = SessionSigner(keys, now)
+    credentials = ApiCredentials(keys)
     router = APIRouter(include_in_schema=False)
     service = context.service
 
     def user_of(session: WebSession, request: Request) -> UserRef:
-        return UserRef("api", session.name, locale=browser_locale(request.headers.get("accept-language")))
+        return replace(api_user(session.name), locale=browser_locale(request.headers.get("accept-language")))
 
     def session_of(request: Request) -> WebSession | None:
         return signer.read(request.cookies.get(COOKIE_NAME))
@@ -88,7 +70,7 @@ def web_router(context: WebContext) -> APIRouter:
     def guard(request: Request, *, changes: bool) -> WebSession | Response:
         """The session, or the refusal: 403 for a cross-site or token-less change, 401 when not signed in."""
         locale = browser_locale(request.headers.get("accept-language"))
-        if changes and not is_same_site_request(request, context.public_base_url):
+        if changes and not is_same_site_request(request, settings.public_base_url):
             return _error(403, translate("web.error.cross_site", locale), "cross_site")
         session = session_of(request)
         if session is None:
@@ -113,28 +95,21 @@ def web_router(context: WebContext) -> APIRouter:
             "max_references": MAX_REFERENCES,
         }
 
-    async def present(result: GenerationResult) -> dict[str, Any]:
-        await context.images.save(result.job_id, result.image, result.mime)
+    def present(result: GenerationResult, image_id: str) -> dict[str, Any]:
         return _job_view(
             result.job_id,
-            context.images.url(result.job_id),
+            image_id,
+            result.mime,
             result.original_prompt,
             result.final_prompt,
             result.size,
             result.seed,
             result.model,
-            result.file_extension,
         )
 
-    def stream(request: Request, user: UserRef, run: Callable[..., Any]) -> StreamingResponse:
-        events = stream_generation(run, present, user.locale, context.tasks)
-        return _secured(
-            StreamingResponse(
-                events,
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-            )
-        )
+    def stream(user: UserRef, generate: Generate) -> Response:
+        events = generation_events(context, generate, present, user.locale)
+        return _secured(sse_response(events))
 
     @router.get("/", response_class=HTMLResponse)
     async def index(request: Request) -> Response:
@@ -159,14 +134,14 @@ def web_router(context: WebContext) -> APIRouter:
     @router.post("/web/api/session")
     async def sign_in(request: Request) -> Response:
         locale = browser_locale(request.headers.get("accept-language"))
-        if not is_same_site_request(request, context.public_base_url):
+        if not is_same_site_request(request, settings.public_base_url):
             return _error(403, translate("web.error.cross_site", locale), "cross_site")
         try:
             body = await request.json()
             offered = str(body["key"]) if isinstance(body, dict) else ""
         except (ValueError, KeyError):
             offered = ""
-        name = _match_key(offered, context.keys)
+        name = credentials.name_for(offered) if offered else None
         if name is None:
             return _error(401, translate("web.signin.invalid", locale), "invalid_api_key")
         cookie, session = signer.issue(name)
@@ -174,11 +149,11 @@ def web_router(context: WebContext) -> APIRouter:
         response.set_cookie(
             COOKIE_NAME,
             cookie,
-            max_age=session.expires - int(context.now()),
+            max_age=session.expires - int(now()),
             path="/",
             httponly=True,
             samesite="strict",
-            secure=context.secure_cookies or request.url.scheme == "https",
+            secure=request.url.scheme == "https" or (settings.public_base_url or "").startswith("https:"),
         )
         return response
 
@@ -198,10 +173,10 @@ def web_router(context: WebContext) -> APIRouter:
             return checked
         user = user_of(checked, request)
         try:
-            generation = await _read_request(request, user, context.max_reference_bytes)
+            generation = await _read_request(request, user, int(settings.max_reference_mb * 1024 * 1024))
         except ImagineError as error:
             return _error(400, describe_error(error, user.locale), "invalid_request")
-        return stream(request, user, lambda progress: service.generate(generation, progress))
+        return stream(user, lambda progress: service.generate(generation, progress))
 
     @router.post("/web/api/jobs/{job_id}/reroll")
     async def reroll(job_id: str, request: Request) -> Response:
@@ -209,7 +184,7 @@ def web_router(context: WebContext) -> APIRouter:
         if not isinstance(checked, WebSession):
             return checked
         user = user_of(checked, request)
-        return stream(request, user, lambda progress: service.reroll(job_id, user, progress))
+        return stream(user, lambda progress: service.reroll(job_id, user, progress))
 
     @router.get("/web/api/history")
     async def history(request: Request) -> Response:
@@ -217,20 +192,21 @@ def web_router(context: WebContext) -> APIRouter:
         if not isinstance(checked, WebSession):
             return checked
         jobs = await service.history(user_of(checked, request), HISTORY_LIMIT)
-        views = [
-            _job_view(
+        links = await context.archive.links_for_jobs([job.id for job in jobs])
+        views = []
+        for job in jobs:
+            link = links.get(job.id)
+            view = _job_view(
                 job.id,
-                context.images.url(job.id),
+                link.id if link else None,
+                link.mime if link else "",
                 job.original_prompt,
                 job.final_prompt,
                 ImageSize(job.width, job.height),
                 job.seed,
                 job.model,
-                "png",
             )
-            | {"created_at": job.created_at}
-            for job in jobs
-        ]
+            views.append(view | {"created_at": job.created_at})
         return _secured(JSONResponse({"jobs": views}))
 
     @router.get("/web/api/accounts")
@@ -258,15 +234,6 @@ def web_router(context: WebContext) -> APIRouter:
         return _secured(JSONResponse({"accounts": rows, "free_neurons": FREE_NEURONS_PER_DAY}))
 
     return router
-
-
-def _match_key(offered: str, keys: Mapping[str, str]) -> str | None:
-    """The name of the key ``offered`` equals, compared in constant time against every key."""
-    found = None
-    for name, key in keys.items():
-        if hmac.compare_digest(offered.encode(), key.encode()) and offered:
-            found = name
-    return found
 
 
 async def _read_request(request: Request, user: UserRef, max_reference_bytes: int) -> GenerationRequest:
@@ -314,24 +281,25 @@ def _seed(text: str) -> int | None:
 
 def _job_view(
     job_id: str,
-    url: str | None,
+    image_id: str | None,
+    mime: str,
     prompt: str,
     final: str,
     size: ImageSize,
     seed: int,
     model: str,
-    extension: str,
 ) -> dict[str, Any]:
+    """A job as the page shows it; ``image_url`` is None once its image left the store (or it never had one)."""
     return {
         "id": job_id,
-        "image_url": url,
+        "image_url": f"/image/{image_id}" if image_id else None,
         "prompt": prompt,
         "final_prompt": final,
         "width": size.width,
         "height": size.height,
         "seed": seed,
         "model": model,
-        "filename": f"imagine-{seed}.{extension}",
+        "filename": f"imagine-{seed}.{_EXTENSIONS.get(mime, 'png')}",
     }
 
 

@@ -238,17 +238,17 @@ async function run(path, body) {
       fail(await errorText(response));
       return;
     }
-    await readEvents(response, (event, data) => {
-      if (event === "progress") {
+    await readEvents(response, (data) => {
+      if (data.type === "progress") {
         markStage(data.stage);
         $("status").textContent = data.text;
-      } else if (event === "result") {
+      } else if (data.type === "result") {
         finished = true;
         markStage("done");
         $("status").textContent = "";
         showResult(data);
         loadHistory();
-      } else if (event === "error") {
+      } else if (data.type === "error") {
         finished = true;
         fail(data.message);
       }
@@ -267,24 +267,21 @@ function fail(message) {
   composeError(message);
 }
 
+// Server-sent events over fetch (EventSource cannot POST a form): "data:" lines, blank-line separated;
+// comment lines (": keep-alive") are skipped.
 async function readEvents(response, onEvent) {
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value.replace(/\r\n/g, "\n");
+    buffer += value.replace(/\r\n?/g, "\n");
     let end;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      let event = "message";
-      let data = "";
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data += line.slice(5).trim();
-      }
-      if (data) onEvent(event, JSON.parse(data));
+      const data = block.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trimStart());
+      if (data.length) onEvent(JSON.parse(data.join("\n")));
     }
   }
 }
