@@ -13,6 +13,7 @@ from bot.core.accounts import AccountPool
 from bot.core.bookkeeping import Bookkeeper
 from bot.core.clock import Clock, SystemClock, utc_day
 from bot.core.limits import AccessPolicy, RateLimiter
+from bot.core.model_choice import ModelCaps, ModelMenu
 from bot.core.optimiser import PromptOptimiser
 from bot.core.persistence import Storage
 from bot.core.prompt_optimiser import ChatModel, LLMPromptOptimiser
@@ -83,7 +84,9 @@ def build_optimiser(settings: Settings, http: httpx.AsyncClient, pool: AccountPo
 def open_storage(settings: Settings) -> AbstractAsyncContextManager[Storage]:
     """The backend the settings name: PostgreSQL at ``DATABASE_URL``, else SQLite at ``DATABASE_PATH``."""
     if settings.database_url is not None:
-        return PostgresStorage(settings.database_url.get_secret_value(), pool_size=settings.database_pool_size)
+        return PostgresStorage(
+            settings.database_url.get_secret_value(), pool_size=settings.database_pool_size
+        )
     return SqliteStorage(settings.database_path)
 
 
@@ -137,5 +140,7 @@ async def open_app(
             jobs=jobs,
             clock=clock,
             optimiser=build_optimiser(settings, http, pool),
+            models=ModelMenu.build(settings.flux_models, settings.flux_model, settings.model_daily_limits),
+            model_caps=ModelCaps(ledger, clock),
         )
         yield App(settings, storage, http, provider, pool, service, clock)

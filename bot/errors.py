@@ -10,6 +10,7 @@ The tree::
     ├── QueueFull                 the user already has the maximum number of jobs waiting
     ├── JobNotFound               a re-roll of a job that is not stored (any more)
     ├── NotPermitted              e.g. re-rolling someone else's image, an admin command by a non-admin
+    ├── Cancelled                 the requester (or an admin) pressed ❌; the quota was refunded
     └── GenerationFailed          the upstream could not give an image
         ├── ContentFiltered       the provider's safety filter refused the prompt or the output
         ├── AllAccountsUnavailable  every account is spent, cooling down or misconfigured; ``retry_at``
@@ -64,9 +65,13 @@ class LimitReached(ImagineError):
 
     key = "error.limit_reached"
 
-    def __init__(self, *, scope: str, limit: int, retry_after: float, resets_at: datetime) -> None:
+    def __init__(
+        self, *, scope: str, limit: int, retry_after: float, resets_at: datetime, model: str = ""
+    ) -> None:
         super().__init__(f"{scope} limit of {limit} reached; retry in {retry_after:.0f}s")
+        #: ``minute``, ``day``, or ``model`` (the bot-wide daily cap of one model, named in ``model``)
         self.scope = scope
+        self.model = model
         self.limit = limit
         self.retry_after = retry_after
         self.resets_at = resets_at
@@ -86,6 +91,12 @@ class JobNotFound(ImagineError):
 
 class NotPermitted(ImagineError):
     key = "error.not_permitted"
+
+
+class Cancelled(ImagineError):
+    """The request was cancelled while it waited or worked; nothing was counted."""
+
+    key = "error.cancelled"
 
 
 class GenerationFailed(ImagineError):

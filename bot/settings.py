@@ -57,6 +57,25 @@ def _split_commas(value: object) -> object:
     return value
 
 
+CommaPairs = Annotated[dict[str, str], NoDecode]
+CommaCounts = Annotated[dict[str, int], NoDecode]
+
+
+def _split_pairs(value: object) -> object:
+    """``"klein=@cf/x/flux-2-klein-4b, @cf/x/flux-2-dev"`` → ``{"klein": ..., "flux-2-dev": ...}``."""
+    if not isinstance(value, str):
+        return value
+    pairs: dict[str, str] = {}
+    for part in (item.strip() for item in value.replace(";", ",").split(",") if item.strip()):
+        name, sep, target = (item.strip() for item in part.partition("="))
+        if not sep:  # a bare model id: its last part is its name
+            name, target = name.rsplit("/", 1)[-1], name
+        if not name or not target:
+            raise ValueError(f"{part!r} is not name=value")
+        pairs[name] = target
+    return pairs
+
+
 class Settings(BaseSettings):
     """Every setting. Field ``foo_bar`` is the environment variable ``FOO_BAR``."""
 
@@ -87,6 +106,14 @@ class Settings(BaseSettings):
     max_concurrent_generations: int = Field(default=200, ge=1)
     max_reference_mb: float = Field(default=10.0, gt=0)
 
+    # --- Model and count per request (chat UX) ---------------------------------------------------
+    #: models users may pick with --model / Discord's model option: alias=model id, comma separated
+    flux_models: CommaPairs = Field(default_factory=dict)
+    #: bot-wide images per UTC day for a model (alias or id), e.g. dev=5; 0 or absent: no cap
+    model_daily_limits: CommaCounts = Field(default_factory=dict)
+    #: the most images one request may ask for with --n
+    max_images_per_request: int = Field(default=4, ge=1, le=10)
+
     # --- Storage and logs ------------------------------------------------------------------------
     database_path: Path = Path("data/imagine-bot.sqlite3")
     #: ``postgresql://user:password@host:5432/db`` selects PostgreSQL (several replicas); unset keeps SQLite
@@ -104,6 +131,8 @@ class Settings(BaseSettings):
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     #: albums arrive as one update per photo; wait this long after the last one before generating
     telegram_album_wait_seconds: float = Field(default=1.5, gt=0, le=30)
+    #: until then a request shows only "sending a photo…"; later (or waiting in line) a status line with ❌
+    telegram_status_after_seconds: float = Field(default=4.5, ge=0, le=60)
 
     # --- Discord ---------------------------------------------------------------------------------
     discord_bot_token: SecretStr | None = None
@@ -145,6 +174,7 @@ class Settings(BaseSettings):
     _split = field_validator("admin_ids", "allowed_ids", "discord_guild_ids", "cors_origins", mode="before")(
         _split_commas
     )
+    _pairs = field_validator("flux_models", "model_daily_limits", mode="before")(_split_pairs)
 
     @field_validator("api_keys", mode="before")
     @classmethod

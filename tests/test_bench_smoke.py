@@ -103,5 +103,13 @@ def test_table_and_arguments() -> None:
     assert table[0].startswith("| Benchmark |") and table[2] == "| 9 demo | a\\|b | 1 | 2 |  |"
     assert parse_args(["--quick", "limiter"]).names == ["limiter"]
     assert parse_args([]).names == []
-    assert set(BENCHMARKS) == {"overhead", "telegram", "scaling", "failover", "limiter", "limiter-pg", "memory"}
+    assert set(BENCHMARKS) == {
+        "overhead",
+        "telegram",
+        "scaling",
+        "failover",
+        "limiter",
+        "limiter-pg",
+        "memory",
+    }
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0

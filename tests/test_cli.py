@@ -155,7 +155,9 @@ async def test_bad_setting_names_the_variable_without_a_traceback(tmp_path: Path
     assert "Traceback" not in outcome.text
 
 
-async def test_run_with_a_refused_telegram_token_says_so_in_one_line(fake: FakeWorkersAI, tmp_path: Path) -> None:
+async def test_run_with_a_refused_telegram_token_says_so_in_one_line(
+    fake: FakeWorkersAI, tmp_path: Path
+) -> None:
     wrong = "123456:WRONG-token-value-that-the-server-refuses"
     async with FakeTelegramBotAPI(token="123456:the-real-token") as telegram:
         env = account_env(fake, tmp_path, GOOD_TOKEN) | {

@@ -144,9 +144,10 @@ class RateLimiter:
         """Give back consumed generations (failed, cancelled, never started or not delivered)."""
         await self._ledger.refund(*slots.event_ids)
 
-    def note_failure(self, user_key: str) -> None:
-        """A generation of ``user_key`` reached the upstream and failed: it counts against the failure budget."""
-        self._failures.record(user_key, self._clock.time())
+    def note_failure(self, user_key: str, *, count: int = 1) -> None:
+        """``count`` generations of ``user_key`` failed: they count against the failure budget."""
+        for _ in range(count):
+            self._failures.record(user_key, self._clock.time())
 
     async def quota(self, user_key: str, *, is_admin: bool = False) -> QuotaStatus:
         now = self._clock.time()

@@ -51,6 +51,10 @@ class PromptOptions:
     steps: int | None = None
     negative: str | None = None
     raw: bool = False
+    #: a model name or alias from ``FLUX_MODELS``
+    model: str | None = None
+    #: how many images (``--n``)
+    count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class ParsedPrompt:
     steps: int | None = None
     negative: str | None = None
     raw: bool = False  # skip prompt optimisation
+    model: str | None = None  # as typed: an alias or model name, resolved by the service
+    count: int | None = None  # images asked for with --n
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class ModelSpec:
     accepts_negative: bool = False
     accepts_seed: bool = True
     max_prompt_chars: int = 2048
+    #: approximate neurons per 1024×1024 image (Cloudflare's pricing), None when unknown
+    neurons_per_image: float | None = None
 
 
 @dataclass(frozen=True)

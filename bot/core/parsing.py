@@ -5,7 +5,8 @@ What is understood (``—`` is accepted for ``--``, since phones autocorrect one
     a cute cat 16:9                 a trailing ratio; only the last token counts ("a fox at 10:30 pm" has none)
     a cute cat 1920x1080            a trailing explicit size (also 1920×1080)
     a cat --ar 16:9 --seed 7        flags after the prompt text: --ar/--aspect W:H, --size WxH, --seed N,
-                                    --steps N, --no TEXT (negative prompt, up to the next flag), --raw
+                                    --steps N, --no TEXT (negative prompt, up to the next flag), --raw,
+                                    --model NAME (checked by the service), --n N (images, 1..MAX_COUNT)
     {"scene": "..."} --seed 7       a JSON object: kept verbatim; width/height/aspect_ratio/seed/steps honoured
 
 Every problem is an ``InvalidRequest`` with one sentence for the user and a stable ``code``.
@@ -29,9 +30,11 @@ MAX_STEPS = 50
 MIN_SIDE, MAX_SIDE = 256, 1920
 MAX_PIXELS = 4 * 1024 * 1024
 MAX_RATIO = 4  # from 1:4 to 4:1
+#: the most images --n may ask for at all (an album holds 10); the operator's MAX_IMAGES_PER_REQUEST is lower
+MAX_COUNT = 10
 
-_VALUE_FLAGS = frozenset({"ar", "aspect", "size", "seed", "steps", "no"})
-_FLAG_NAMES = "--ar, --size, --seed, --steps, --no and --raw"
+_VALUE_FLAGS = frozenset({"ar", "aspect", "size", "seed", "steps", "no", "model", "n"})
+_FLAG_NAMES = "--ar, --size, --seed, --steps, --no, --model, --n and --raw"
 _FLAG = re.compile(r"(--|[—–])([^\W\d_][\w-]*)(?:=(.*))?")
 _RATIO = re.compile(r"(\d{1,4}):(\d{1,4})")
 _SIZE = re.compile(r"(\d{1,5})[xX×](\d{1,5})")
@@ -50,6 +53,8 @@ class _Found:
     steps: int | None = None
     negative: str | None = None
     raw: bool = False
+    model: str | None = None
+    count: int | None = None
 
 
 def parse_prompt(text: str, options: PromptOptions = _NO_OPTIONS) -> ParsedPrompt:
@@ -217,6 +222,10 @@ def _set_flag(found: _Found, name: str, value: str) -> None:
         found.seed = _parse_int(value, 0, MAX_SEED, "bad_seed", "The seed")
     elif name == "steps":
         found.steps = _parse_int(value, 1, MAX_STEPS, "bad_steps", "Steps")
+    elif name == "model":
+        found.model = value.strip()
+    elif name == "n":
+        found.count = _parse_int(value, 1, MAX_COUNT, "bad_count", "The number of images")
     elif not value.strip():
         raise InvalidRequest("The flag --no needs a value.", code="missing_value", flag="--no")
     else:
@@ -236,6 +245,10 @@ def _apply_options(options: PromptOptions, found: _Found) -> None:
     if options.negative and options.negative.strip():
         found.negative = options.negative.strip()
     found.raw = found.raw or options.raw
+    if options.model:
+        found.model = options.model
+    if options.count is not None:
+        found.count = _check_int(options.count, 1, MAX_COUNT, "bad_count", "The number of images")
 
 
 def _parse_int(text: str, low: int, high: int, code: str, what: str) -> int:

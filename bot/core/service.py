@@ -12,12 +12,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot.core.accounts import AccountPool, Served
 from bot.core.admission import Admission
+from bot.core.cancel import Tickets
 from bot.core.clock import Clock
 from bot.core.limits import AccessPolicy, RateLimiter, UsageSlots
+from bot.core.model_choice import ModelCaps, ModelChoice, ModelMenu
 from bot.core.models import (
     AccountStatus,
     GenerationRequest,
@@ -40,9 +42,11 @@ from bot.core.reference_limits import MAX_REFERENCES
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
     AllAccountsUnavailable,
+    Cancelled,
     ContentFiltered,
     DeadlineExceeded,
     InvalidReference,
+    InvalidRequest,
     JobNotFound,
     NotPermitted,
     UpstreamRejected,
@@ -58,6 +62,8 @@ log = logging.getLogger(__name__)
 SEED_RANGE = 2**32
 
 ProgressCallback = Callable[[Progress], Awaitable[None]]
+#: fetches the image a 🎨 vary starts from (the adapter knows where it is); called only once admitted
+FetchImage = Callable[[], Awaitable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class ServiceConfig:
     max_reference_bytes: int = 10 * 1024 * 1024
     max_transient_attempts: int = 3
     deadline_seconds: float = 180.0
+    max_images: int = 4
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
@@ -82,6 +89,7 @@ class ServiceConfig:
             max_reference_bytes=int(settings.max_reference_mb * 1024 * 1024),
             max_transient_attempts=settings.max_transient_attempts,
             deadline_seconds=settings.generation_deadline_seconds,
+            max_images=settings.max_images_per_request,
         )
 
 
@@ -100,6 +108,18 @@ class _Plan:
     optimise: bool = False
     #: the user's seed; None picks a fresh one
     seed: int | None = None
+    #: images to make (``--n``), each with its own seed and admitted image
+    count: int = 1
+    #: a 🎨 vary's starting image, fetched once the request is admitted (it becomes the only reference)
+    fetch: FetchImage | None = None
+
+
+@dataclass
+class _Taken:
+    """What a running request holds: one admitted image per image, and its model's daily images if capped."""
+
+    slots: list[UsageSlots] = field(default_factory=list)
+    model: list[UsageSlots] = field(default_factory=list)
 
 
 class ImageService:
@@ -117,6 +137,8 @@ class ImageService:
         jobs: JobStore,
         clock: Clock,
         optimiser: PromptOptimiser | None = None,
+        models: ModelMenu | None = None,
+        model_caps: ModelCaps | None = None,
     ) -> None:
         self.config = config
         self.access = access
@@ -128,6 +150,9 @@ class ImageService:
         self._clock = clock
         # None: optimisation is off, and no "optimising" stage is reported to the user
         self._optimiser = optimiser
+        self.models = models or ModelMenu.build({}, config.flux_model)
+        self._model_caps = model_caps
+        self._tickets = Tickets()
 
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
@@ -169,16 +194,67 @@ class ImageService:
         Without ``admission`` the request admits itself (one image) after the prompt checks; adapters that
         download references get admitted first (``admission``) and pass it here.
         """
+        return (await self._start(request, progress, admission, many=False))[0]
+
+    async def generate_all(
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None = None,
+        *,
+        admission: Admission | None = None,
+    ) -> list[GenerationResult]:
+        """``/imagine`` with ``--n``: that many images, made at once in one queue slot (admit with
+        ``count=images_asked(...)``). Images that fail while others succeed are handed back; only when all
+        fail is the error raised. ``generate`` makes one image whatever ``--n`` says."""
+        return await self._start(request, progress, admission, many=True)
+
+    def images_asked(self, request: GenerationRequest) -> int:
+        """How many images ``request`` asks for (``--n``), checked against ``MAX_IMAGES_PER_REQUEST``."""
+        return self._count(parse_prompt(request.text, request.options))
+
+    def cancel(self, request_id: str, user: UserRef) -> bool:
+        """Cancel a request that waits in line or works, for its requester or an admin.
+
+        True: it ends with ``Cancelled`` and nothing is counted. False: it is not running (done, or unknown).
+        """
+        ticket = self._tickets.get(request_id)
+        if ticket is None:
+            return False
+        if ticket.user_key != user.key and not self.is_admin(user):
+            raise NotPermitted("only the requester or an admin may cancel this request")
+        ticket.cancel()
+        return True
+
+    async def _start(
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None,
+        admission: Admission | None,
+        *,
+        many: bool,
+    ) -> list[GenerationResult]:
         started = time.perf_counter()
         request = request if request.request_id else replace(request, request_id=new_request_id())
         if admission is None and not request.bypass_limits:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
-        plan = self._plan(parsed, len(request.references))
+        count = self._count(parsed) if many else 1
+        plan = replace(self._plan(parsed, len(request.references)), count=count)
         if admission is not None:
             return await self._run(request, plan, progress, started, admission)
-        async with self.admission(request.user, bypass_limits=request.bypass_limits) as own:
+        async with self.admission(request.user, count=count, bypass_limits=request.bypass_limits) as own:
             return await self._run(request, plan, progress, started, own)
+
+    def _count(self, parsed: ParsedPrompt) -> int:
+        count = parsed.count or 1
+        if count > self.config.max_images:
+            raise InvalidRequest(
+                f"At most {self.config.max_images} images per request; you asked for {count}.",
+                code="too_many_images",
+                count=count,
+                limit=self.config.max_images,
+            )
+        return count
 
     async def reroll(
         self,
@@ -191,11 +267,7 @@ class ImageService:
     ) -> GenerationResult:
         """Generate a stored job again with a new seed: same final prompt, size, model and references."""
         started = time.perf_counter()
-        job = await self._jobs.get(job_id)
-        if job is None:
-            raise JobNotFound(job_id)
-        if job.user_key != user.key and not self.is_admin(user):
-            raise NotPermitted("only the requester or an admin may re-roll this image")
+        job = await self._owned_job(job_id, user)
         parsed = ParsedPrompt(text=job.final_prompt, is_json=job.is_json, negative=job.negative, raw=True)
         size = ImageSize(job.width, job.height)
         plan = _Plan(parsed, model_spec(job.model), size, job.steps, job.references, job.original_prompt)
@@ -203,9 +275,58 @@ class ImageService:
             user=user, text=job.original_prompt, request_id=request_id or new_request_id()
         )
         if admission is not None:
-            return await self._run(request, plan, progress, started, admission)
+            return (await self._run(request, plan, progress, started, admission))[0]
         async with self.admission(user) as own:
-            return await self._run(request, plan, progress, started, own)
+            return (await self._run(request, plan, progress, started, own))[0]
+
+    async def vary(
+        self,
+        job_id: str,
+        user: UserRef,
+        fetch: FetchImage,
+        progress: ProgressCallback | None = None,
+        request_id: str = "",
+        *,
+        admission: Admission | None = None,
+    ) -> GenerationResult:
+        """🎨: the stored job's final prompt and size, its shown image (``fetch``) as the only reference, a new seed.
+
+        ``fetch`` runs only after the ownership, allow-list and limit checks passed.
+        """
+        started = time.perf_counter()
+        job = await self._owned_job(job_id, user)
+        model, steps = model_spec(job.model), job.steps
+        if model.max_references < 1:
+            model = model_spec(self.config.reference_model)
+            steps = resolve_steps(None, self.config.num_steps, model)
+            if model.max_references < 1:
+                raise InvalidReference(
+                    "The configured models cannot use reference images.", code="unsupported", limit=0
+                )
+        parsed = ParsedPrompt(text=job.final_prompt, is_json=job.is_json, negative=job.negative, raw=True)
+        size = ImageSize(job.width, job.height)
+        plan = _Plan(parsed, model, size, steps, (), job.original_prompt, fetch=fetch)
+        request = GenerationRequest(
+            user=user, text=job.original_prompt, request_id=request_id or new_request_id()
+        )
+        if admission is not None:
+            return (await self._run(request, plan, progress, started, admission))[0]
+        async with self.admission(user) as own:
+            return (await self._run(request, plan, progress, started, own))[0]
+
+    async def _owned_job(self, job_id: str, user: UserRef) -> StoredJob:
+        job = await self._jobs.get(job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        if job.user_key != user.key and not self.is_admin(user):
+            raise NotPermitted("only the requester or an admin may re-roll or vary this image")
+        return job
+
+    async def models_left_today(self) -> list[tuple[ModelChoice, int | None]]:
+        """Each model on offer and how many images the bot may still make with it today (None: no cap)."""
+        if self._model_caps is None:
+            return [(choice, None) for choice in self.models.choices]
+        return [(choice, await self._model_caps.left_today(choice)) for choice in self.models.choices]
 
     async def refund_undelivered(self, result: GenerationResult) -> None:
         """Hand back the image of ``result`` to the user's limits: it was made but could not be delivered."""
@@ -233,7 +354,7 @@ class ImageService:
                 count=reference_count,
                 limit=MAX_REFERENCES,
             )
-        model = self._choose_model(parsed, reference_count)
+        model = self._choose_model(self.models.resolve(parsed.model).spec, parsed, reference_count)
         size = resolve_size(parsed, model, self.config.megapixels)
         steps = resolve_steps(parsed.steps, self.config.num_steps, model)
         optimise = not (parsed.raw or parsed.is_json)
@@ -249,9 +370,8 @@ class ImageService:
         )
         return tuple(prepared)
 
-    def _choose_model(self, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
-        """``FLUX_MODEL``, unless the request needs references or a size it cannot take."""
-        model = model_spec(self.config.flux_model)
+    def _choose_model(self, model: ModelSpec, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
+        """The chosen model (``FLUX_MODEL`` by default), unless the request needs references or a size it cannot take."""
         wants_shape = parsed.size is not None or parsed.ratio not in (None, "1:1")
         if reference_count > model.max_references or (wants_shape and not model.accepts_size):
             fallback = model_spec(self.config.reference_model)
@@ -269,28 +389,70 @@ class ImageService:
         progress: ProgressCallback | None,
         started: float,
         admission: Admission,
-    ) -> GenerationResult:
+    ) -> list[GenerationResult]:
         current_request_id.set(request.request_id)
-        slot = admission.take(request.user)
+        with self._tickets.open(request.request_id, request.user.key) as ticket:
+            try:
+                return await self._taken(request, plan, progress, started, admission)
+            except asyncio.CancelledError:
+                if not ticket.takes_back():
+                    raise  # shutting down, or the caller gave up: not ours to turn into a reply
+                log.info("request %s cancelled by its user or an admin", request.request_id)
+                raise Cancelled(request.request_id) from None
+
+    async def _taken(
+        self,
+        request: GenerationRequest,
+        plan: _Plan,
+        progress: ProgressCallback | None,
+        started: float,
+        admission: Admission,
+    ) -> list[GenerationResult]:
+        taken = _Taken([admission.take(request.user) for _ in range(plan.count)])
         try:
+            if not request.bypass_limits:
+                taken.model = await self._take_model_images(plan)
+            if plan.fetch is not None:
+                plan = replace(
+                    plan, references=await self._prepare_references((await plan.fetch(),)), fetch=None
+                )
             if request.references:
                 plan = replace(plan, references=await self._prepare_references(request.references))
                 # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be
                 # freed now rather than stay alive through the queue and the upstream call.
                 request = replace(request, references=())
-            result = await self._admitted(request, plan, progress, started)
+            results, failed = await self._admitted(request, plan, progress, started)
         except BaseException as error:
-            # A failed generation does not count against the user's limits, only against their failure budget
-            # (not when nothing could be tried: every account out, or the request was cancelled).
-            if isinstance(error, Exception) and not isinstance(error, AllAccountsUnavailable):
+            # A failed or cancelled generation does not count against the user's limits; a failure counts against
+            # the failure budget (not when nothing could be tried: every account out, or a cancellation).
+            if isinstance(error, Exception) and not isinstance(error, AllAccountsUnavailable | Cancelled):
                 self._limiter.note_failure(request.user.key)
-            await _quietly(self._limiter.refund(slot), "refunding a failed generation")
+            await _quietly(self._give_back(taken, plan.count), "refunding a failed generation")
             raise
-        return replace(result, usage_ids=slot.event_ids)
+        if failed:  # some of the --n images failed: those are not counted either (but cost failure budget)
+            self._limiter.note_failure(request.user.key, count=failed)
+            await _quietly(self._give_back(taken, failed), "refunding failed images")
+        return [
+            replace(result, usage_ids=slot.event_ids)
+            for result, slot in zip(results, taken.slots, strict=False)
+        ]
+
+    async def _take_model_images(self, plan: _Plan) -> list[UsageSlots]:
+        choice = self.models.find(plan.model.name)
+        if choice is None or self._model_caps is None:
+            return []
+        return await self._model_caps.acquire(choice, plan.count)
+
+    async def _give_back(self, taken: _Taken, count: int) -> None:
+        back = [taken.slots.pop() for _ in range(min(count, len(taken.slots)))]
+        for slot in back:
+            await self._limiter.refund(slot)
+        if self._model_caps is not None:
+            await self._model_caps.refund([taken.model.pop() for _ in range(min(count, len(taken.model)))])
 
     async def _admitted(
         self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
-    ) -> GenerationResult:
+    ) -> tuple[list[GenerationResult], int]:
         timings: dict[str, float] = {}
 
         async def on_queued(position: int) -> None:
@@ -311,7 +473,8 @@ class ImageService:
         progress: ProgressCallback | None,
         timings: dict[str, float],
         started: float,
-    ) -> GenerationResult:
+    ) -> tuple[list[GenerationResult], int]:
+        """Optimise once, then make ``plan.count`` images at once; returns the images and how many failed."""
         prompt = OptimisedPrompt(plan.parsed.text, optimised=False)
         if plan.optimise and self._optimiser is not None:
             await _notify(progress, Progress(ProgressStage.OPTIMISING))
@@ -320,17 +483,39 @@ class ImageService:
                 plan.parsed.text, size=plan.size, request_id=request.request_id
             )
             timings["optimise_ms"] = _ms_since(step)
-        chosen_seed = plan.seed if plan.seed is not None else secrets.randbelow(SEED_RANGE)
+        await _notify(progress, Progress(ProgressStage.GENERATING))
+        if plan.count == 1:
+            return [await self._one(request, plan, prompt, _seeds(plan)[0], timings, started)], 0
+        outcomes = await asyncio.gather(
+            *(self._one(request, plan, prompt, seed, dict(timings), started) for seed in _seeds(plan)),
+            return_exceptions=True,
+        )
+        results = [outcome for outcome in outcomes if isinstance(outcome, GenerationResult)]
+        errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if not results:
+            raise errors[0]
+        for error in errors:
+            log.warning("request %s: one of %d images failed: %s", request.request_id, plan.count, error)
+        return results, len(errors)
+
+    async def _one(
+        self,
+        request: GenerationRequest,
+        plan: _Plan,
+        prompt: OptimisedPrompt,
+        seed: int,
+        timings: dict[str, float],
+        started: float,
+    ) -> GenerationResult:
         job = ProviderJob(
             model=plan.model,
             prompt=prompt.text[: plan.model.max_prompt_chars],
             size=plan.size,
-            seed=chosen_seed,
+            seed=seed,
             steps=plan.steps,
             negative=plan.parsed.negative if plan.model.accepts_negative else None,
             references=plan.references,
         )
-        await _notify(progress, Progress(ProgressStage.GENERATING))
         step = time.perf_counter()
         served = await self._call_provider(job, request.request_id)
         timings["generate_ms"] = _ms_since(step)
@@ -348,7 +533,7 @@ class ImageService:
             image=served.value.data,
             mime=served.value.mime,
             size=plan.size,
-            seed=chosen_seed,
+            seed=seed,
             model=plan.model.name,
             account_index=served.account.index,
             original_prompt=plan.original,
@@ -394,6 +579,13 @@ class ImageService:
             )
         )
         return job_id
+
+
+def _seeds(plan: _Plan) -> list[int]:
+    """The user's seed and the ones after it, or a fresh random seed per image."""
+    if plan.seed is not None:
+        return [(plan.seed + index) % SEED_RANGE for index in range(plan.count)]
+    return [secrets.randbelow(SEED_RANGE) for _ in range(plan.count)]
 
 
 def _user_error(failure: UpstreamFailure) -> Exception:

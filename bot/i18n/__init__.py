@@ -105,7 +105,9 @@ def describe_error(error: ImagineError, locale: str | None = "en", *, now: datet
     if isinstance(error, LimitReached):
         wait = format_wait(error.retry_after, locale)
         key = f"error.limit_reached.{error.scope}"
-        return translate(key, locale, wait=wait, limit=error.limit, reset=format_time(error.resets_at))
+        return translate(
+            key, locale, wait=wait, limit=error.limit, reset=format_time(error.resets_at), model=error.model
+        )
     if isinstance(error, AllAccountsUnavailable):
         if error.retry_at is None:
             return translate("error.all_accounts_unavailable.unknown", locale)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from bot.core.model_choice import ModelChoice
 from bot.core.models import AccountStatus, GenerationResult, Progress, ProgressStage, QuotaStatus
 from bot.errors import InvalidReference
 from bot.i18n import format_time, format_wait, translate
@@ -84,3 +85,38 @@ def accounts_text(statuses: Sequence[AccountStatus], locale: str) -> str:
         )
         rows.append(row + (f" ({status.reason})" if status.reason else ""))
     return "\n".join(rows)
+
+
+ModelsLeft = Sequence[tuple[ModelChoice, int | None]]
+
+
+def models_text(models: ModelsLeft, max_images: int, locale: str) -> str:
+    """For /help: each model on offer with its approximate cost and images a day per account, and --n."""
+    lines = [translate("help.models", locale)]
+    for choice, _ in models:
+        neurons = choice.spec.neurons_per_image
+        per_day = choice.images_per_account_day
+        lines.append(
+            "• "
+            + translate(
+                "help.model_line",
+                locale,
+                alias=choice.alias,
+                neurons=f"{neurons:,.0f}" if neurons else "?",
+                per_day=per_day if per_day is not None else "?",
+            )
+        )
+        if choice.daily_cap is not None:
+            lines.append("  " + translate("help.model_cap", locale, alias=choice.alias, cap=choice.daily_cap))
+    if max_images > 1:
+        lines.append(translate("help.count", locale, max=max_images))
+    return "\n".join(lines)
+
+
+def model_caps_text(models: ModelsLeft, locale: str) -> str:
+    """For /quota: what is left today of each model with a bot-wide daily cap (empty when none has one)."""
+    return "\n".join(
+        translate("quota.model_left", locale, model=choice.alias, left=left, cap=choice.daily_cap)
+        for choice, left in models
+        if left is not None and choice.daily_cap is not None
+    )

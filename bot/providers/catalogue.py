@@ -20,7 +20,13 @@ PHOENIX = "@cf/leonardo/phoenix-1.0"
 LUCID_ORIGIN = "@cf/leonardo/lucid-origin"
 
 
-def _flux2(name: str, *, default_steps: int | None = None, max_steps: int | None = None) -> ModelSpec:
+def _flux2(
+    name: str,
+    *,
+    default_steps: int | None = None,
+    max_steps: int | None = None,
+    neurons: float | None = None,
+) -> ModelSpec:
     return ModelSpec(
         name=name,
         family=FLUX2,
@@ -28,6 +34,7 @@ def _flux2(name: str, *, default_steps: int | None = None, max_steps: int | None
         max_references=4,
         default_steps=default_steps,
         max_steps=max_steps,
+        neurons_per_image=neurons,
     )
 
 
@@ -39,9 +46,10 @@ def _sd(name: str) -> ModelSpec:
 _CATALOGUE: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        _flux2(FLUX2_KLEIN_4B),  # distilled: steps fixed at 4, never sent
-        _flux2(FLUX2_KLEIN_9B),
-        _flux2(FLUX2_DEV, default_steps=25, max_steps=50),
+        # neurons per 1024² image: Cloudflare's pricing page and what was seen (workers-ai.md)
+        _flux2(FLUX2_KLEIN_4B, neurons=104),  # distilled: steps fixed at 4, never sent
+        _flux2(FLUX2_KLEIN_9B, neurons=1364),
+        _flux2(FLUX2_DEV, default_steps=25, max_steps=50, neurons=3700),
         ModelSpec(
             name=FLUX1_SCHNELL,
             family=SCHNELL,
@@ -49,6 +57,7 @@ _CATALOGUE: dict[str, ModelSpec] = {
             accepts_seed=False,
             default_steps=4,
             max_steps=8,
+            neurons_per_image=173,
         ),
         _sd(SDXL_LIGHTNING),
         _sd(SDXL_BASE),
@@ -60,8 +69,9 @@ _CATALOGUE: dict[str, ModelSpec] = {
             default_steps=25,
             max_steps=50,
             accepts_negative=True,
+            neurons_per_image=3100,
         ),
-        ModelSpec(name=LUCID_ORIGIN, family=LEONARDO, max_side=2500, max_steps=40),
+        ModelSpec(name=LUCID_ORIGIN, family=LEONARDO, max_side=2500, max_steps=40, neurons_per_image=3900),
     )
 }
 

@@ -61,7 +61,9 @@ async def test_spent_account_is_skipped_until_utc_midnight_even_after_restart(
     assert calls[-1] == 1
 
 
-async def test_busy_cools_down_and_misconfigured_leaves_rotation(db: SqliteDatabase, clock: ManualClock) -> None:
+async def test_busy_cools_down_and_misconfigured_leaves_rotation(
+    db: SqliteDatabase, clock: ManualClock
+) -> None:
     calls: list[int] = []
     pool = await make_pool(db, clock)
     await pool.run(scripted({1: [FailureKind.BUSY], 2: [FailureKind.MISCONFIGURED]}, calls), max_transient=3)

@@ -67,3 +67,62 @@ async def test_cancelled_waiter_gives_its_place_back() -> None:
     await running
     async with queue.slot("a"):  # nothing leaked: the user's slot is free again
         pass
+
+
+async def _settle() -> None:
+    """Let every woken task run until nothing is left to do (no timing involved)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_a_cancelled_waiter_leaves_the_line_and_those_behind_move_up_and_are_told() -> None:
+    queue = JobQueue(per_user=1, max_waiting_per_user=5, global_limit=1)
+    hold = asyncio.Event()
+    told: dict[str, list[int]] = {}
+    started: list[str] = []
+
+    async def job(name: str) -> None:
+        async def on_queued(position: int) -> None:
+            told.setdefault(name, []).append(position)
+
+        async with queue.slot(name, on_queued):
+            started.append(name)
+            if name == "a":
+                await hold.wait()
+
+    tasks = {name: asyncio.create_task(job(name)) for name in "abcd"}
+    await _settle()
+    assert told == {"b": [1], "c": [2], "d": [3]}
+    tasks["b"].cancel()
+    await _settle()
+    assert told == {"b": [1], "c": [2, 1], "d": [3, 2]}
+    hold.set()
+    await asyncio.gather(*(task for name, task in tasks.items() if name != "b"))
+    assert started == ["a", "c", "d"]
+    assert told["d"][:2] == [3, 2]  # and 1 only if it had to wait for c
+    assert queue.waiting == 0
+
+
+async def test_a_thousand_waiters_are_told_near_the_front_every_move_further_back_by_tenths() -> None:
+    queue = JobQueue(per_user=1, max_waiting_per_user=0, global_limit=1)
+    gate = asyncio.Event()
+    messages = 0
+
+    async def job(user: int) -> None:
+        async def on_queued(position: int) -> None:
+            nonlocal messages
+            messages += 1
+
+        async with queue.slot(f"u{user}", on_queued):
+            await gate.wait()
+            gate.clear()
+
+    tasks = [asyncio.create_task(job(user)) for user in range(1001)]
+    await _settle()
+    assert queue.waiting == 1000 and messages == 1000
+    for _ in range(1001):
+        gate.set()
+        await _settle()
+    await asyncio.gather(*tasks)
+    # every waiter moves up 1,000 places in all; telling each move would be ~500,000 messages
+    assert 1000 < messages < 60_000

@@ -207,6 +207,8 @@ class FakeCall:
     token: str = ""
     behaviour: str = ""
     status: int = 0
+    #: the multipart field names of the references, in order (``input_image_0``, ...)
+    reference_names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -523,6 +525,7 @@ def _record(account_id: str, model: str, parsed: _Parsed, token: str) -> FakeCal
         steps=_int_or_none(parsed.fields.get("steps", parsed.fields.get("num_steps"))),
         time=time.monotonic(),
         token=token,
+        reference_names=list(parsed.references),
     )
 
 

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from telegram import BotCommandScopeChat, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -34,6 +33,7 @@ from bot.adapters.telegram.commands import (
 from bot.adapters.telegram.delivery import Delivery
 from bot.adapters.telegram.handlers import TelegramHandlers
 from bot.adapters.telegram.originals import OriginalStore
+from bot.adapters.telegram.ratelimit import PoliteRateLimiter
 from bot.core.service import ImageService
 from bot.errors import ConfigurationError
 from bot.i18n import CATALOGUES
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
-#: how many updates are handled at once: a slow generation must not hold up anyone else's reply
+#: how many updates are handled at once; generations run in tasks of their own, so none holds a slot for long
 CONCURRENT_UPDATES = 256
 #: retries after a 429 (RetryAfter); the rate limiter also keeps us under Telegram's flood limits
 RATE_LIMIT_RETRIES = 3
@@ -67,7 +67,7 @@ def build_application(settings: Settings, token: str) -> TelegramApp:
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .concurrent_updates(CONCURRENT_UPDATES)
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(PoliteRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .connect_timeout(settings.http_connect_timeout_seconds)
         .read_timeout(settings.http_timeout_seconds)
         .write_timeout(settings.http_timeout_seconds)
@@ -123,7 +123,13 @@ class TelegramAdapter:
         """Connect, publish the command menus, start polling or the webhook; returns once updates flow."""
         application = build_application(self._settings, self._token)
         originals = OriginalStore()
-        self._delivery = Delivery(application.bot, originals, self._service.refund_undelivered)
+        self._delivery = Delivery(
+            application.bot,
+            originals,
+            self._service.refund_undelivered,
+            spawn=self._spawn,
+            late_after=self._settings.telegram_status_after_seconds,
+        )
         handlers = TelegramHandlers(self._service, self._delivery, originals)
         handlers.collect_albums(self._settings.telegram_album_wait_seconds, self._spawn)
         add_handlers(application, handlers)
@@ -202,10 +208,10 @@ class TelegramAdapter:
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         application = self._application
         if application is None or not application.running:
-            coroutine.close()  # shutting down: an album that arrives now is dropped
+            coroutine.close()  # shutting down: an album or a request that arrives now is dropped
             return
         # PTB keeps a reference, reports a failure to the error handler and awaits the task on stop().
-        application.create_task(coroutine, name="telegram-album")
+        application.create_task(coroutine, name="telegram-work")
 
     async def _abandon(self) -> None:
         application, self._application = self._application, None

@@ -1,23 +1,29 @@
-"""Run one generation for a chat: progress while it works, then the photo with its buttons, or one error reply."""
+"""Run one generation for a chat: signs of life while it works, then the photo(s) with buttons, or one reply.
+
+Calls per image on the common path (no queue, image within a few seconds): one chat action and the photo.
+The status line with ❌ exists only for requests that wait in line or take long (see ``progress``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram import InputFile, InputMediaPhoto, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.ext import ExtBot
 
 from bot.adapters.telegram.originals import OriginalStore
-from bot.adapters.telegram.progress import ChatActionPulse, StatusReply
-from bot.adapters.telegram.replies import result_caption, result_keyboard
+from bot.adapters.telegram.progress import CHAT_ACTION_INTERVAL, ChatActionPulse, StatusReply
+from bot.adapters.telegram.replies import album_keyboard, cancel_keyboard, result_caption, result_keyboard
 from bot.core.inflight import InFlight
 from bot.core.models import GenerationResult, Progress, ProgressStage, UserRef
 from bot.core.service import ProgressCallback
-from bot.errors import ImagineError
+from bot.errors import Cancelled, ImagineError
 from bot.i18n import describe_error, translate
 from bot.i18n.texts import progress_text
 
@@ -27,7 +33,9 @@ log = logging.getLogger(__name__)
 SEND_ATTEMPTS = 3
 SEND_RETRY_DELAY = 1.0
 
-Produce = Callable[[ProgressCallback], Awaitable[GenerationResult]]
+Produce = Callable[[ProgressCallback], Awaitable[list[GenerationResult]]]
+Spawn = Callable[[Coroutine[Any, Any, None]], object]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,26 +56,50 @@ class Delivery:
 
     def __init__(
         self,
-        bot: Bot,
+        bot: ExtBot[Any],
         originals: OriginalStore,
         on_undelivered: Callable[[GenerationResult], Awaitable[None]] | None = None,
+        *,
+        spawn: Spawn | None = None,
+        late_after: float = CHAT_ACTION_INTERVAL,
     ) -> None:
         self._bot = bot
         self._originals = originals
         #: an image made but never delivered is handed back to the user's limits
         self._on_undelivered = on_undelivered
+        self._spawn = spawn
+        self._late_after = late_after
         self._in_flight = InFlight()
 
     @property
-    def bot(self) -> Bot:
+    def bot(self) -> ExtBot[Any]:
         """The bot every answer goes through (rate limited)."""
         return self._bot
+
+    def start(
+        self,
+        origin: Origin,
+        produce: Produce,
+        *,
+        request_id: str,
+        on_accepted: Callable[[], Awaitable[None]] | None = None,
+        on_early_error: Callable[[Exception], Awaitable[None]] | None = None,
+    ) -> None:
+        """``run`` in the background: the handler returns at once, so a generation (and its wait in line)
+        never holds one of PTB's update slots and commands and buttons keep being answered."""
+        work = self.run(
+            origin, produce, request_id=request_id, on_accepted=on_accepted, on_early_error=on_early_error
+        )
+        if self._spawn is None:
+            raise RuntimeError("Delivery.start needs a spawn function")
+        self._spawn(work)
 
     async def run(
         self,
         origin: Origin,
         produce: Produce,
         *,
+        request_id: str,
         on_accepted: Callable[[], Awaitable[None]] | None = None,
         on_early_error: Callable[[Exception], Awaitable[None]] | None = None,
     ) -> None:
@@ -76,39 +108,61 @@ class Delivery:
         ``on_accepted`` runs at the first progress event (the core let the request in); an error before that goes
         to ``on_early_error`` when given (e.g. a popup on a button press) instead of a reply.
         """
-        status = StatusReply(self._bot, origin.chat_id, origin.reply_to)
-        pulse = ChatActionPulse(self._bot, origin.chat_id)
+        status = StatusReply(
+            self._bot, origin.chat_id, origin.reply_to, cancel_keyboard(request_id, origin.locale)
+        )
+        latest = ""
+
+        async def late() -> None:
+            await status.show(latest)
+
+        pulse = ChatActionPulse(self._bot, origin.chat_id, late, self._late_after)
         accepted = False
 
         async def progress(event: Progress) -> None:
-            nonlocal accepted
+            nonlocal accepted, latest
             if not accepted:
                 accepted = True
                 if on_accepted is not None:
                     await on_accepted()
+            latest = progress_text(event, origin.locale)
+            if event.stage is ProgressStage.QUEUED or status.requested:
+                await status.show(latest)
             if event.stage is not ProgressStage.QUEUED:
                 pulse.start()
-            await status.show(progress_text(event, origin.locale))
 
         job = asyncio.ensure_future(produce(progress))
         try:
             try:
                 with self._in_flight.tracking(job):
-                    result = await job
+                    results = await job
             finally:
                 await pulse.stop()
         except (Exception, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) and _handler_cancelled():
                 raise
-            await status.remove()
-            if not accepted and on_early_error is not None and isinstance(exc, Exception):
-                await on_early_error(exc)
-            else:
-                await self.reply(origin, self.error_text(exc, origin.locale))
+            await self._fail(origin, status, exc, None if accepted else on_early_error)
             return
-        if await self.send_result(origin, result) is None and self._on_undelivered is not None:
-            await self._on_undelivered(result)
+        for undelivered in await self.send_results(origin, results):
+            if self._on_undelivered is not None:
+                await self._on_undelivered(undelivered)
         await status.remove()
+
+    async def _fail(
+        self,
+        origin: Origin,
+        status: StatusReply,
+        exc: BaseException,
+        early: Callable[[Exception], Awaitable[None]] | None,
+    ) -> None:
+        text = self.error_text(exc, origin.locale)
+        if isinstance(exc, Cancelled) and await status.finish(text):
+            return  # the status line the ❌ was pressed on now says "cancelled"
+        await status.remove()
+        if early is not None and isinstance(exc, Exception):
+            await early(exc)
+        else:
+            await self.reply(origin, text)
 
     async def drain(self, grace: float) -> int:
         """Give generations in flight ``grace`` seconds, then cut the rest short; returns how many were cut."""
@@ -139,27 +193,75 @@ class Delivery:
             origin.chat_id, document, caption=caption, reply_parameters=_reply_to(origin)
         )
 
+    async def send_results(
+        self, origin: Origin, results: Sequence[GenerationResult]
+    ) -> list[GenerationResult]:
+        """One image as a photo with its buttons; several as one album, then one message of numbered buttons.
+
+        Returns the images that could not be delivered.
+        """
+        if len(results) == 1:
+            return [] if await self.send_result(origin, results[0]) is not None else [results[0]]
+        label = ", ".join(result.job_id for result in results)
+        try:
+            sent = await self._with_retries(label, lambda: self._send_album(origin, results))
+        except BadRequest as exc:  # e.g. one image a photo cannot be: each on its own, files if need be
+            log.warning("sendMediaGroup refused (%s); sending the images one by one", exc.message)
+            return [result for result in results if await self.send_result(origin, result) is None]
+        if sent is None:
+            await self.reply(origin, translate("error.generic", origin.locale))
+            return list(results)
+        return []
+
+    async def _send_album(self, origin: Origin, results: Sequence[GenerationResult]) -> Message:
+        media = [
+            InputMediaPhoto(
+                result.image,  # bytes, not an InputFile: PTB then uploads it as an attach:// part
+                filename=_filename(result),
+                caption=result_caption(result, origin.locale),
+                parse_mode=ParseMode.HTML,
+            )
+            for result in results
+        ]
+        album = await self._bot.send_media_group(origin.chat_id, media, reply_parameters=_reply_to(origin))
+        for result in results:
+            self._originals.keep(result.job_id, result.image, _filename(result))
+        return await self._bot.send_message(
+            origin.chat_id,
+            translate("album.buttons", origin.locale),
+            reply_markup=album_keyboard([result.job_id for result in results]),
+            reply_parameters=ReplyParameters(album[0].message_id, allow_sending_without_reply=True),
+        )
+
     async def send_result(self, origin: Origin, result: GenerationResult) -> Message | None:
         """The image as a captioned photo with buttons, retried on network errors; None if it could not go."""
+        try:
+            message = await self._with_retries(result.job_id, lambda: self._send_image(origin, result))
+        except BadRequest as exc:
+            log.error("could not deliver image %s: %s", result.job_id, exc.message)
+            message = None
+        if message is None:
+            await self.reply(origin, translate("error.generic", origin.locale))
+            return None
+        self._originals.keep(result.job_id, result.image, _filename(result))
+        return message
+
+    async def _with_retries(self, label: str, send: Callable[[], Awaitable[T]]) -> T | None:
+        """``send()`` again after network errors; None when it never went (BadRequest is raised)."""
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
-                message = await self._send_image(origin, result)
-            except BadRequest as exc:
-                log.error("could not deliver image %s: %s", result.job_id, exc.message)
-                break
+                return await send()
+            except BadRequest:
+                raise
             except (
                 NetworkError
             ) as exc:  # timeouts included; RetryAfter was already retried by the rate limiter
-                log.warning("delivering image %s failed (attempt %d): %s", result.job_id, attempt, exc)
+                log.warning("delivering image %s failed (attempt %d): %s", label, attempt, exc)
                 if attempt < SEND_ATTEMPTS:
                     await asyncio.sleep(SEND_RETRY_DELAY * attempt)
-                continue
             except TelegramError as exc:  # e.g. the user blocked the bot: nobody to tell
-                log.warning("could not deliver image %s: %s", result.job_id, exc)
+                log.warning("could not deliver image %s: %s", label, exc)
                 return None
-            self._originals.keep(result.job_id, result.image, _filename(result))
-            return message
-        await self.reply(origin, translate("error.generic", origin.locale))
         return None
 
     async def _send_image(self, origin: Origin, result: GenerationResult) -> Message:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from telegram import CallbackQuery, Chat, InputFile, Message, Update, User
+from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.adapters.telegram.commands import IMAGINE, message_command
-from bot.adapters.telegram.delivery import Delivery, Origin
+from bot.adapters.telegram.delivery import Delivery, Origin, Produce
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.references import (
     AlbumCollector,
@@ -22,24 +24,42 @@ from bot.adapters.telegram.references import (
 )
 from bot.adapters.telegram.replies import (
     ALERT_LIMIT,
+    CANCEL,
     REROLL,
+    VARY,
+    carries_button,
     cut_to,
     help_text,
     parse_button,
 )
 from bot.core.models import GenerationRequest, GenerationResult, UserRef
-from bot.core.service import ImageService, ProgressCallback
+from bot.core.service import ImageService, ProgressCallback, new_request_id
 from bot.errors import InvalidReference, NotPermitted
 from bot.i18n import describe_error, resolve_locale, translate
-from bot.i18n.texts import accounts_text, quota_text
+from bot.i18n.texts import accounts_text, model_caps_text, models_text, quota_text
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 
 
-def user_ref(user: User, chat: Chat) -> UserRef:
-    """The core's view of a Telegram user in a chat (the chat id lets ALLOWED_IDS name groups)."""
+def user_ref(user: User | None, chat: Chat, sender_chat: Chat | None = None) -> UserRef:
+    """The core's view of who asks in a chat (the chat id lets ALLOWED_IDS name groups).
+
+    A message sent on behalf of a chat (an anonymous group admin, whose user is always GroupAnonymousBot, or
+    someone posting as a channel) is that chat asking: limits and ownership follow ``sender_chat``, so the
+    anonymous admins of different groups are not one user.
+    """
+    if sender_chat is not None:
+        return UserRef(
+            platform="telegram",
+            user_id=str(sender_chat.id),
+            chat_id=str(chat.id),
+            locale=resolve_locale(user.language_code if user is not None else None),
+            display_name=sender_chat.title or sender_chat.full_name or "",
+        )
+    if user is None:
+        raise ValueError("a Telegram request needs a user or a sender chat")
     return UserRef(
         platform="telegram",
         user_id=str(user.id),
@@ -50,10 +70,11 @@ def user_ref(user: User, chat: Chat) -> UserRef:
 
 
 def origin_of(message: Message) -> Origin | None:
-    """Who sent ``message`` and where to answer; None for messages without a person (channel posts)."""
-    if message.from_user is None:
+    """Who sent ``message`` and where to answer; None for messages with neither a person nor a sender chat."""
+    if message.from_user is None and message.sender_chat is None:
         return None
-    return Origin(user_ref(message.from_user, message.chat), message.chat_id, message.message_id)
+    user = user_ref(message.from_user, message.chat, message.sender_chat)
+    return Origin(user, message.chat_id, message.message_id)
 
 
 class TelegramHandlers:
@@ -117,18 +138,18 @@ class TelegramHandlers:
         except InvalidReference as rejected:
             await self._delivery.reply(origin, describe_error(rejected, origin.locale))
             return
+        request = GenerationRequest(user=origin.user, text=prompt, request_id=new_request_id())
 
-        async def produce(progress: ProgressCallback) -> GenerationResult:
-            # Admitted (allow-list, limits, queue room) before anything is downloaded. The request is built
-            # inline, with no local name: once the core has shrunk the photos, nothing here holds the originals.
-            async with self._service.admission(origin.user) as admission:
-                return await self._service.generate(
-                    GenerationRequest(user=origin.user, text=prompt, references=await self._download(media)),
-                    progress,
-                    admission=admission,
+        async def produce(progress: ProgressCallback) -> list[GenerationResult]:
+            # Admitted (allow-list, limits for all --n images, queue room) before anything is downloaded. The
+            # references are passed inline: once the core has shrunk them, nothing here holds the originals.
+            count = self._service.images_asked(request)
+            async with self._service.admission(origin.user, count=count) as admission:
+                return await self._service.generate_all(
+                    replace(request, references=await self._download(media)), progress, admission=admission
                 )
 
-        await self._delivery.run(origin, produce)
+        self._delivery.start(origin, produce, request_id=request.request_id)
 
     async def _download(self, media: Sequence[Media]) -> tuple[bytes, ...]:
         try:
@@ -148,14 +169,26 @@ class TelegramHandlers:
         await self._answer(update, lambda origin: self._quota(origin))
 
     async def accounts(self, update: Update, context: Context) -> None:
-        """Admins only: each Cloudflare account's state."""
+        """Admins only, in a private chat: each Cloudflare account's state (never shown to a whole group)."""
+        chat = update.effective_chat
+        if chat is not None and chat.type != Chat.PRIVATE:
+            await self._answer(
+                update, lambda origin: _constant(translate("accounts.private_only", origin.locale))
+            )
+            return
         await self._answer(update, lambda origin: self._accounts(origin))
 
     async def _help(self, origin: Origin) -> str:
-        return help_text(await self._service.quota(origin.user), origin.locale)
+        usage = help_text(await self._service.quota(origin.user), origin.locale)
+        models = models_text(
+            await self._service.models_left_today(), self._service.config.max_images, origin.locale
+        )
+        return f"{usage}\n\n{models}"
 
     async def _quota(self, origin: Origin) -> str:
-        return quota_text(await self._service.quota(origin.user), origin.locale)
+        text = quota_text(await self._service.quota(origin.user), origin.locale)
+        caps = model_caps_text(await self._service.models_left_today(), origin.locale)
+        return f"{text}\n{caps}" if caps else text
 
     async def _accounts(self, origin: Origin) -> str:
         try:
@@ -177,38 +210,123 @@ class TelegramHandlers:
     # ---- buttons ------------------------------------------------------------------------------
 
     async def button(self, update: Update, context: Context) -> None:
-        """🔁 re-roll or 📄 original, pressed on one of our results."""
+        """🔁 re-roll, 🎨 vary, 📄 original (on one of our results) or ❌ cancel (on a status line)."""
         query = update.callback_query
         if query is None:
             return
         parsed = parse_button(query.data)
         message = query.message
-        if parsed is None or not isinstance(message, Message):  # too old to be accessible, or not ours
+        # Only a button the pressed message really carries counts: a job id from elsewhere is not let through.
+        if (
+            parsed is None
+            or not isinstance(message, Message)
+            or not carries_button(message.reply_markup, query.data or "")
+        ):
             await _answer_query(
                 query, translate("error.job_not_found", resolve_locale(query.from_user.language_code))
             )
             return
-        action, job_id = parsed
-        origin = Origin(user_ref(query.from_user, message.chat), message.chat_id, message.message_id)
-        if action == REROLL:
-            await self._reroll(query, origin, job_id)
+        action, key = parsed
+        presser = await self._presser(query, message)
+        origin = Origin(presser, message.chat_id, message.message_id)
+        if action == CANCEL:
+            await self._cancel(query, origin, key)
+        elif action == REROLL:
+            self._again(query, origin, "reroll.refused", self._reroll_of(key, origin))
+        elif action == VARY:
+            self._again(query, origin, "vary.refused", self._vary_of(key, origin, message))
         else:
-            await self._send_original(query, origin, job_id, message)
+            await self._send_original(query, origin, key, message)
 
-    async def _reroll(self, query: CallbackQuery, origin: Origin, job_id: str) -> None:
+    async def _presser(self, query: CallbackQuery, message: Message) -> UserRef:
+        """Who pressed, as the core should see them: an admin of a group acts for its anonymous requests."""
+        request = message.reply_to_message
+        if (
+            request is not None
+            and request.sender_chat is not None
+            and request.sender_chat.id == message.chat_id
+        ):
+            # The image was asked for by an anonymous admin (as the group): any admin of the group may act.
+            try:
+                member = await message.get_bot().get_chat_member(message.chat_id, query.from_user.id)
+            except TelegramError as exc:
+                log.warning("could not check the presser's rights in chat %s: %s", message.chat_id, exc)
+            else:
+                if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
+                    return user_ref(query.from_user, message.chat, request.sender_chat)
+        return user_ref(query.from_user, message.chat)
+
+    async def _cancel(self, query: CallbackQuery, origin: Origin, request_id: str) -> None:
+        try:
+            cancelled = self._service.cancel(request_id, origin.user)
+        except NotPermitted:
+            await _answer_query(query, translate("cancel.refused", origin.locale), alert=True)
+            return
+        # Cancelled: the status line itself turns into "cancelled"; too late: say so in a popup.
+        await _answer_query(query, None if cancelled else translate("cancel.too_late", origin.locale))
+
+    def _reroll_of(self, job_id: str, origin: Origin) -> Callable[[str], Produce]:
+        def produce(request_id: str) -> Produce:
+            async def run(progress: ProgressCallback) -> list[GenerationResult]:
+                return [await self._service.reroll(job_id, origin.user, progress, request_id)]
+
+            return run
+
+        return produce
+
+    def _vary_of(self, job_id: str, origin: Origin, message: Message) -> Callable[[str], Produce]:
+        async def fetch() -> bytes:
+            return await self._image_of(job_id, message)
+
+        def produce(request_id: str) -> Produce:
+            async def run(progress: ProgressCallback) -> list[GenerationResult]:
+                return [await self._service.vary(job_id, origin.user, fetch, progress, request_id)]
+
+            return run
+
+        return produce
+
+    def _again(
+        self, query: CallbackQuery, origin: Origin, refused_key: str, produce: Callable[[str], Produce]
+    ) -> None:
+        """🔁 or 🎨: a new request in the background; a refusal before it starts is a popup, not a message."""
+
         async def refused(exc: Exception) -> None:
             if isinstance(exc, NotPermitted):
-                text = translate("reroll.refused", origin.locale)
+                text = translate(refused_key, origin.locale)
             else:
                 text = self._delivery.error_text(exc, origin.locale)
             await _answer_query(query, text, alert=True)
 
-        await self._delivery.run(
+        request_id = new_request_id()
+        self._delivery.start(
             origin,
-            lambda progress: self._service.reroll(job_id, origin.user, progress),
+            produce(request_id),
+            request_id=request_id,
             on_accepted=lambda: _answer_query(query),
             on_early_error=refused,
         )
+
+    async def _image_of(self, job_id: str, message: Message) -> bytes:
+        """The image a 🎨 starts from: kept bytes, else the file or photo stored in the chat."""
+        kept = self._originals.get(job_id)
+        if kept is not None and kept.data is not None:
+            return kept.data
+        file_id = kept.file_id if kept is not None else None
+        if file_id is None and message.document is not None:
+            file_id = message.document.file_id
+        if file_id is None and message.photo:
+            file_id = message.photo[-1].file_id
+        if (
+            file_id is None
+        ):  # e.g. the buttons under an album after a restart: the image is not on this message
+            raise InvalidReference("The image is no longer available.", code="download_failed")
+        try:
+            file = await message.get_bot().get_file(file_id)
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("could not fetch the image of %s back from Telegram: %s", job_id, exc)
+            raise InvalidReference("The image could not be downloaded.", code="download_failed") from None
 
     async def _send_original(
         self, query: CallbackQuery, origin: Origin, job_id: str, message: Message
@@ -257,3 +375,7 @@ async def _answer_query(query: CallbackQuery, text: str | None = None, *, alert:
         await query.answer(cut_to(text, ALERT_LIMIT) if text else None, show_alert=alert)
     except TelegramError as exc:
         log.debug("answerCallbackQuery failed: %s", exc)
+
+
+async def _constant(text: str) -> str:
+    return text

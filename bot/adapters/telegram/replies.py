@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -17,7 +18,8 @@ CAPTION_LIMIT = 1024
 ALERT_LIMIT = 200
 #: when the optimiser rewrote the prompt, the user's own words get at most this much of the caption
 ORIGINAL_PROMPT_LIMIT = 200
-REROLL, ORIGINAL = "r", "o"
+REROLL, ORIGINAL, VARY, CANCEL = "r", "o", "v", "x"
+_ACTIONS = (REROLL, ORIGINAL, VARY, CANCEL)
 ELLIPSIS = "…"
 
 
@@ -80,11 +82,12 @@ def _esc(text: str) -> str:
 
 
 def result_keyboard(job_id: str, locale: str) -> InlineKeyboardMarkup:
-    """🔁 re-roll and 📄 original; callback data carries only the short job id, so it survives restarts."""
+    """🔁 re-roll, 🎨 vary and 📄 original; callback data carries only the short job id, so it survives restarts."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(translate("button.reroll", locale), callback_data=f"{REROLL}:{job_id}"),
+                InlineKeyboardButton(translate("button.vary", locale), callback_data=f"{VARY}:{job_id}"),
                 InlineKeyboardButton(
                     translate("button.original", locale), callback_data=f"{ORIGINAL}:{job_id}"
                 ),
@@ -93,12 +96,38 @@ def result_keyboard(job_id: str, locale: str) -> InlineKeyboardMarkup:
     )
 
 
+def album_keyboard(job_ids: Sequence[str]) -> InlineKeyboardMarkup:
+    """An album cannot carry buttons: one row per image, numbered as in the album (🔁 1 🎨 1 📄 1 ...)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(f"{symbol} {number}", callback_data=f"{action}:{job_id}")
+                for symbol, action in (("🔁", REROLL), ("🎨", VARY), ("📄", ORIGINAL))
+            ]
+            for number, job_id in enumerate(job_ids, start=1)
+        ]
+    )
+
+
+def cancel_keyboard(request_id: str, locale: str) -> InlineKeyboardMarkup:
+    """❌ on the status line of a request that waits or works."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(translate("button.cancel", locale), callback_data=f"{CANCEL}:{request_id}")]]
+    )
+
+
 def parse_button(data: str | None) -> tuple[str, str] | None:
-    """``("r", job_id)`` or ``("o", job_id)`` from a button's callback data; None for anything else."""
-    action, _, job_id = (data or "").partition(":")
-    if action in (REROLL, ORIGINAL) and job_id:
-        return action, job_id
+    """``(action, id)`` from a button's callback data (a job id; a request id for ❌); None for anything else."""
+    action, _, key = (data or "").partition(":")
+    if action in _ACTIONS and key:
+        return action, key
     return None
+
+
+def carries_button(markup: InlineKeyboardMarkup | None, data: str) -> bool:
+    """Whether ``markup`` (the pressed message's keyboard) has a button with this callback data."""
+    rows = markup.inline_keyboard if markup is not None else ()
+    return any(button.callback_data == data for row in rows for button in row)
 
 
 def help_text(quota: QuotaStatus, locale: str) -> str:

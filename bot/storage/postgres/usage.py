@@ -27,7 +27,8 @@ class PostgresUsageLedger:
             raise ValueError("count must be at least 1")
         # try_consume_usage (migration 1) locks the user, counts and inserts in one round trip.
         row = await self._db.fetch_one(
-            "SELECT try_consume_usage(%s, %s, %s, %s, %s, %s)", (user_key, now, day, per_minute, per_day, count)
+            "SELECT try_consume_usage(%s, %s, %s, %s, %s, %s)",
+            (user_key, now, day, per_minute, per_day, count),
         )
         return None if row is None or row[0] is None else tuple(int(event_id) for event_id in row[0])
 

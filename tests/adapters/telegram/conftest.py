@@ -64,6 +64,8 @@ def make_settings(tg: FakeTelegramBotAPI, workers: FakeWorkersAI, tmp_path: Path
             "TELEGRAM_FILE_BASE_URL": tg.base_file_url,
             "TELEGRAM_ALBUM_WAIT_SECONDS": "0.3",
             "RATE_LIMIT_PER_MINUTE": "0",
+            # a status line only for requests that wait in line, unless a test asks for one on late images
+            "TELEGRAM_STATUS_AFTER_SECONDS": "60",
             **overrides,
         }
         return load_settings(None, env)

@@ -9,12 +9,16 @@ import pytest
 from tests.adapters.telegram.conftest import (
     BOT_USERNAME,
     RunningBot,
+    SettingsFactory,
     buttons,
     image_size,
     png,
+    running,
     sent_image,
 )
+from tests.fakes.telegram_api import FakeTelegramBotAPI
 from tests.fakes.telegram_objects import ALICE, BOB, TgChat
+from tests.fakes.workers_ai import FakeWorkersAI
 
 SEED_RATIOS = ["1:1", "1:2", "3:2", "3:4", "16:9", "9:16"]
 
@@ -36,7 +40,9 @@ async def test_each_seed_ratio_reaches_workers_ai_and_comes_back_in_that_shape(
     assert call.fields["prompt"] == "a lighthouse in a storm"
 
 
-async def test_result_is_a_captioned_photo_replying_to_the_request_with_two_buttons(bot: RunningBot) -> None:
+async def test_result_is_a_captioned_photo_replying_to_the_request_with_three_buttons(
+    bot: RunningBot,
+) -> None:
     request = bot.tg.send_text("/img a red fox --seed 42")
     (photo,) = await bot.tg.wait_for("sendPhoto")
     assert photo.params["reply_parameters"]["message_id"] == request["message_id"]
@@ -46,25 +52,36 @@ async def test_result_is_a_captioned_photo_replying_to_the_request_with_two_butt
     size = image_size(sent_image(photo))
     assert f"{size[0]}×{size[1]}" in caption
     job_id = buttons(photo)[0].removeprefix("r:")
-    assert buttons(photo) == [f"r:{job_id}", f"o:{job_id}"]
+    assert buttons(photo) == [f"r:{job_id}", f"v:{job_id}", f"o:{job_id}"]
     assert 0 < len(f"r:{job_id}".encode()) <= 64
 
 
-async def test_status_reply_shows_progress_and_is_removed_when_the_photo_arrives(bot: RunningBot) -> None:
+async def test_a_quick_image_costs_a_chat_action_and_the_photo_and_no_status_line(bot: RunningBot) -> None:
     bot.tg.send_text("/imagine a quiet harbour")
     await bot.tg.wait_for("sendPhoto")
-    await bot.tg.wait_for("deleteMessage")
-    (status,) = bot.tg.calls_of("sendMessage")
-    shown = [status.params["text"], *(call.params["text"] for call in bot.tg.calls_of("editMessageText"))]
-    # One status message, edited per stage (optimising, when the core announces it, then painting).
+    per_image = [call.method for call in bot.tg.calls if call.params.get("chat_id") == ALICE.id]
+    assert per_image == ["sendChatAction", "sendPhoto"]
+    assert bot.tg.calls_of("sendChatAction")[0].params["action"] == "upload_photo"
+    assert [message.get("photo") is not None for message in bot.tg.sent_messages(ALICE.id)] == [True]
+
+
+async def test_a_late_image_gets_a_status_line_with_cancel_removed_when_the_photo_arrives(
+    make_settings: SettingsFactory, tg: FakeTelegramBotAPI, workers: FakeWorkersAI
+) -> None:
+    async with running(make_settings(TELEGRAM_STATUS_AFTER_SECONDS="0"), tg, workers):
+        tg.send_text("/imagine a quiet harbour")
+        await tg.wait_for("sendPhoto")
+        await tg.wait_for("deleteMessage")
+    (status,) = tg.calls_of("sendMessage")
+    shown = [status.params["text"], *(call.params["text"] for call in tg.calls_of("editMessageText"))]
     assert shown[-1] == "Painting your image…"
     assert set(shown) <= {"Polishing your prompt…", "Painting your image…"} and len(shown) == len(set(shown))
-    deleted = bot.tg.calls_of("deleteMessage")[0]
+    (cancel,) = buttons(status)
+    assert cancel.startswith("x:") and len(cancel) > 2
+    deleted = tg.calls_of("deleteMessage")[0]
     assert deleted.params["message_id"] == status.result["message_id"]
-    assert bot.tg.calls.index(deleted) > bot.tg.calls.index(bot.tg.calls_of("sendPhoto")[0])
-    actions = bot.tg.calls_of("sendChatAction")
-    assert actions and all(call.params["action"] == "upload_photo" for call in actions)
-    assert [message.get("photo") is not None for message in bot.tg.sent_messages(ALICE.id)] == [True]
+    assert tg.calls.index(deleted) > tg.calls.index(tg.calls_of("sendPhoto")[0])
+    assert [message.get("photo") is not None for message in tg.sent_messages(ALICE.id)] == [True]
 
 
 async def test_photo_captioned_with_imagine_is_one_reference(bot: RunningBot) -> None:

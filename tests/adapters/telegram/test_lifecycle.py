@@ -249,7 +249,7 @@ async def test_stop_waits_a_bounded_time_for_a_generation_then_tells_the_user_an
         await eventually(lambda: len(workers.calls) == 1)
         await adapter.stop()
         quota = await app.service.quota(user_ref_for(ALICE))
-    assert texts_to(tg, ALICE.id)[-1] .startswith("The bot is restarting and could not finish your image.")
+    assert texts_to(tg, ALICE.id)[-1].startswith("The bot is restarting and could not finish your image.")
     assert tg.calls_of("sendPhoto") == []
     assert not [
         m for m in tg.sent_messages(ALICE.id) if m.get("text", "").startswith(("Painting", "Polishing"))

@@ -79,7 +79,8 @@ def test_caption_says_when_the_prompt_was_optimised_or_used_as_written() -> None
 def test_button_data_round_trips_and_rejects_strangers() -> None:
     assert parse_button("r:abc_DEF-123") == ("r", "abc_DEF-123")
     assert parse_button("o:x") == ("o", "x")
-    assert parse_button("x:abc") is None and parse_button("r:") is None and parse_button(None) is None
+    assert parse_button("x:abc") == ("x", "abc")  # ❌ carries a request id
+    assert parse_button("z:abc") is None and parse_button("r:") is None and parse_button(None) is None
 
 
 def test_command_addressing() -> None:
