@@ -35,7 +35,7 @@ from bot.core.models import (
     UserRef,
 )
 from bot.core.optimiser import OptimisedPrompt, PromptOptimiser
-from bot.core.parsing import parse_prompt
+from bot.core.parsing import normalise_ratio, parse_prompt
 from bot.core.persistence import JobStore, StoredJob
 from bot.core.queue import JobQueue
 from bot.core.reference_limits import MAX_REFERENCES
@@ -335,6 +335,11 @@ class ImageService:
     async def history(self, user: UserRef, limit: int = 50) -> list[StoredJob]:
         """The user's latest jobs, newest first (the web page's history)."""
         return await self._jobs.recent_for_user(user.key, limit)
+
+    def planned_size(self, ratio: str, reference_count: int = 0) -> ImageSize:
+        """The size an image with this ratio and number of references is drawn at (the web page's readout)."""
+        parsed = ParsedPrompt("", ratio=normalise_ratio(ratio))
+        return resolve_size(parsed, self._choose_model(parsed, reference_count), self.config.megapixels)
 
     async def quota(self, user: UserRef) -> QuotaStatus:
         return await self._limiter.quota(user.key, is_admin=self.is_admin(user))

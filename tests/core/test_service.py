@@ -312,3 +312,19 @@ async def test_an_undelivered_image_is_not_counted(make_app: AppFactory) -> None
         await app.service.refund_undelivered(result)
         assert (await app.service.quota(ALICE)).used_today == 0
         await app.service.generate(request("delivered this time"))
+
+
+async def test_the_planned_size_is_the_one_drawn_for_that_ratio_and_number_of_references(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
+    async with make_app(FLUX_MODEL="@cf/black-forest-labs/flux-1-schnell") as app:
+        planned = [
+            app.service.planned_size(ratio, count) for ratio, count in (("1:1", 0), ("16:9", 0), ("1:1", 1))
+        ]
+        made = [
+            await app.service.generate(request("a cat")),
+            await app.service.generate(request("a cat 16:9")),
+            await app.service.generate(request("a cat", references=(png(300, 200),))),
+        ]
+    assert planned == [result.size for result in made]
+    assert planned[0] != planned[1]  # schnell draws 1024² only; 16:9 goes to the reference model

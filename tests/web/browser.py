@@ -37,6 +37,7 @@ def start_chromium(profile: Path, language: str = "en-US") -> webdriver.Chrome:
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--lang={language}")
     options.add_experimental_option("prefs", {"intl.accept_languages": language})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for CSP violations
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_window_size(*DESKTOP)
     return driver
@@ -57,3 +58,14 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
     driver.save_screenshot(str(path))
     driver.set_window_size(original["width"], original["height"])
     return path
+
+
+def console_errors(driver: webdriver.Chrome) -> list[str]:
+    """Console errors since the last call, except the 401/403 answers the tests provoke on purpose."""
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE"
+        and "status of 401" not in entry["message"]
+        and "status of 403" not in entry["message"]
+    ]

@@ -13,7 +13,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.core.models import GenerationRequest, UserRef
-from tests.web.browser import DESKTOP, PHONE, fresh_profile, screenshot, start_chromium
+from tests.web.browser import DESKTOP, PHONE, console_errors, fresh_profile, screenshot, start_chromium
 from tests.web.conftest import KEYS, LiveApp
 
 WAIT = 20
@@ -189,6 +189,8 @@ def test_a_new_user_signs_in_generates_rerolls_and_finds_it_all_in_the_history(
     urls = driver.execute_script("return performance.getEntries().map(e => e.name)")
     assert urls and not [url for url in urls if key in url]
     assert not driver.execute_script("return document.cookie")  # HttpOnly: not readable by the page
+    # Everything above ran under the page's own Content-Security-Policy without a violation or a script error.
+    assert console_errors(driver) == []
 
     # Phone width: nothing sticks out sideways, and the form, result and history are all reachable.
     driver.set_window_size(*PHONE)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.web.conftest import KEYS, LiveApp
+from tests.fakes.workers_ai import CONTENT_FILTER
+from tests.web.conftest import CF_TOKEN, KEYS, LiveApp
 
 
 @pytest.fixture
@@ -169,3 +171,27 @@ def test_an_image_still_painting_when_the_page_goes_away_is_kept_for_the_history
     assert jobs[0]["prompt"] == "a paid-for fox" and jobs[0]["image_url"]
     image = client.get(jobs[0]["image_url"])
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+
+
+def test_a_refused_prompt_ends_the_stream_with_the_chats_sentence(
+    live: LiveApp, client: httpx.Client
+) -> None:
+    csrf = signed_in(client)
+    live.call(_script_content_filter(live))
+    stream = client.post(
+        "/web/api/generate",
+        data={"prompt": "something the filter dislikes", "raw": "1"},
+        headers={"X-CSRF-Token": csrf, "Accept-Language": "fr-FR"},
+    )
+    *progress, last = events(stream.text)
+    assert [event["type"] for event in progress] == ["progress"]
+    assert last["type"] == "error"
+    assert str(last["message"]).startswith("Le filtre de sécurité")
+    assert "Traceback" not in stream.text and CF_TOKEN not in stream.text
+
+
+def _script_content_filter(live: LiveApp) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def script() -> None:
+        live.workers.script("acc1", CONTENT_FILTER)
+
+    return script

@@ -44,6 +44,7 @@ async def generation_events(
 
     async def watched(progress: ProgressCallback) -> dict[str, Any]:
         work = asyncio.ensure_future(kept(progress))
+        work.add_done_callback(_settle)
         try:
             return await asyncio.shield(work)
         except asyncio.CancelledError:
@@ -62,6 +63,14 @@ async def generation_events(
         yield json_data({"type": "error", "message": describe_error(error, locale), "code": error.key})
     except _CutShort:
         yield json_data({"type": "error", "message": translate("error.shutting_down", locale)})
-    except Exception:
-        log.exception("web generation failed")
+    except Exception:  # logged by _settle
         yield json_data({"type": "error", "message": translate("error.generic", locale)})
+
+
+def _settle(work: asyncio.Future[Any]) -> None:
+    """Collect the outcome of work whose page may be gone, so a failure is logged once, not lost or repeated."""
+    if work.cancelled():
+        return
+    error = work.exception()
+    if error is not None and not isinstance(error, ImagineError):
+        log.error("web generation failed", exc_info=error)

@@ -29,16 +29,14 @@ from bot.core.models import (
     GenerationRequest,
     GenerationResult,
     ImageSize,
-    ParsedPrompt,
     PromptOptions,
     UserRef,
 )
 from bot.core.parsing import MAX_SEED
-from bot.core.sizes import resolve_size
+from bot.core.service import ImageService
 from bot.errors import ImagineError, InvalidReference, InvalidRequest, NotPermitted
 from bot.i18n import describe_error, translate
 from bot.i18n.texts import reference_too_large
-from bot.providers.catalogue import model_spec
 
 R = TypeVar("R", bound=Response)
 
@@ -82,11 +80,7 @@ def web_router(context: HttpContext, now: Callable[[], float]) -> APIRouter:
 
     def session_body(session: WebSession, request: Request) -> dict[str, Any]:
         user = user_of(session, request)
-        model = model_spec(service.config.flux_model)
-        ratios = []
-        for ratio in RATIO_PRESETS:
-            size = resolve_size(ParsedPrompt("x", ratio=ratio), model, service.config.megapixels)
-            ratios.append({"ratio": ratio, "width": size.width, "height": size.height})
+        ratios = [{"ratio": ratio, "sizes": _sizes(service, ratio)} for ratio in RATIO_PRESETS]
         return {
             "name": session.name,
             "admin": service.is_admin(user),
@@ -260,6 +254,19 @@ async def _read_request(request: Request, user: UserRef, max_reference_bytes: in
         return GenerationRequest(user=user, text=text, references=tuple(references), options=options)
     finally:
         await form.close()
+
+
+def _sizes(service: ImageService, ratio: str) -> list[dict[str, int] | None]:
+    """The size drawn for ``ratio`` with 0, 1, ... MAX_REFERENCES references (None: the models take no more)."""
+    sizes: list[dict[str, int] | None] = []
+    for count in range(MAX_REFERENCES + 1):
+        try:
+            size = service.planned_size(ratio, count)
+        except InvalidReference:
+            sizes.append(None)
+        else:
+            sizes.append({"width": size.width, "height": size.height})
+    return sizes
 
 
 def _too_many(count: int) -> InvalidReference:

@@ -129,7 +129,14 @@ function chooseRatio(ratio) {
   for (const button of $("ratios").children) {
     button.setAttribute("aria-checked", String(button.dataset.ratio === option.ratio));
   }
-  $("size-readout").textContent = t("web.size.readout", { width: option.width, height: option.height });
+  drawReadout();
+}
+
+// With references the server may switch to FLUX_REFERENCE_MODEL, whose sizes differ: show what will be drawn.
+function drawReadout() {
+  const option = state.ratios.find((o) => o.ratio === state.ratio);
+  const size = option && option.sizes[Math.min(state.refs.length, option.sizes.length - 1)];
+  $("size-readout").textContent = size ? t("web.size.readout", size) : "";
 }
 
 function composeError(message) {
@@ -154,6 +161,7 @@ function addFiles(files) {
 }
 
 function drawPreviews() {
+  drawReadout();
   const list = $("previews");
   list.replaceChildren();
   state.refs.forEach((ref, index) => {
@@ -327,7 +335,7 @@ function reroll(job) {
 function reuseSeed(job) {
   $("prompt").value = job.prompt;
   $("seed").value = String(job.seed);
-  const same = state.ratios.find((o) => o.width === job.width && o.height === job.height);
+  const same = state.ratios.find((o) => o.sizes.some((s) => s && s.width === job.width && s.height === job.height));
   if (same) chooseRatio(same.ratio);
   $("compose").scrollIntoView({ behavior: "smooth", block: "start" });
   $("generate").focus({ preventScroll: true });
