@@ -1,4 +1,4 @@
-"""``imagine-bot`` / ``python -m bot``: run (default), generate, doctor, accounts."""
+"""``imagine-bot`` / ``python -m bot``: run (default), generate, doctor, accounts, migrate-db."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--raw", action="store_true", help="skip prompt optimisation")
     commands.add_parser("doctor", help="check the settings and every account's token")
     commands.add_parser("accounts", help="show each account's stored state and today's usage")
+    commands.add_parser(
+        "migrate-db",
+        help="copy the SQLite database (DATABASE_PATH) into the empty PostgreSQL one (DATABASE_URL)",
+    )
     return parser
 
 
@@ -68,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 async def _dispatch(command: str, args: argparse.Namespace, settings: Settings, say: Printer) -> int:
     if command == "run":
         return await run_bot(settings, say)
+    if command == "migrate-db":
+        return await migrate_db(settings, say)
     try:
         async with open_app(settings) as app:
             if command == "generate":
@@ -217,6 +223,27 @@ async def show_accounts(app: App, say: Printer) -> int:
             f"{status.label:<12} {status.health.value:<14} {until:<18} {status.images_today:>6} "
             f"{status.neurons_today:>9.0f}" + (f"  {status.reason}" if status.reason else "")
         )
+    return EXIT_OK
+
+
+async def migrate_db(settings: Settings, say: Printer) -> int:
+    """Copy DATABASE_PATH into DATABASE_URL, all or nothing; the bot must be stopped meanwhile."""
+    from bot.storage.transfer import copy_sqlite_to_postgres
+
+    if settings.database_url is None:
+        say("Set DATABASE_URL=postgresql://... to the (empty) database to copy into.")
+        return EXIT_CONFIG
+    say(f"Copying SQLite {settings.database_path} into {settings.database_label} ...")
+    try:
+        copied = await copy_sqlite_to_postgres(
+            settings.database_path, settings.database_url.get_secret_value()
+        )
+    except ConfigurationError as exc:
+        say(f"Nothing copied: {exc.variable}: {exc.problem}")
+        return EXIT_CONFIG
+    for table, rows in copied.items():
+        say(f"{table:<16} {rows} rows")
+    say("Done. Keep DATABASE_URL set from now on; the SQLite file is left as it was.")
     return EXIT_OK
 
 

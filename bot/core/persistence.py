@@ -6,7 +6,10 @@ The core depends only on these; ``bot.storage.sqlite`` and ``bot.storage.postgre
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from bot.core.image_store import ImageStore
@@ -118,6 +121,50 @@ class JobStore(Protocol):
         ...
 
 
+class AccountEvent(StrEnum):
+    """What one replica learnt about an account and every other replica must honour."""
+
+    SPENT = "spent"
+    COOLING = "cooling"
+    MISCONFIGURED = "misconfigured"
+    #: a first call since start or since a failure succeeded: the account serves, waiters may use it
+    SERVING = "serving"
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    account_key: str
+    event: AccountEvent
+    #: spent or cooling until; for MISCONFIGURED, when the next trial call is due
+    until: float | None = None
+    reason: str = ""
+    #: the replica that learnt it (a replica ignores its own changes when they come back)
+    origin: str = ""
+
+
+class AccountStateFeed(Protocol):
+    """Account state shared by replicas: published by the one that learns it, heard by all within a second."""
+
+    async def publish(self, change: AccountChange) -> None:
+        """Record ``change`` and tell every replica (it also ends that account's probe claim)."""
+        ...
+
+    async def current(self, *, now: float) -> list[AccountChange]:
+        """Everything still in force at ``now``: at start-up, and to catch up after a lost connection."""
+        ...
+
+    async def claim_probe(self, account_key: str, *, now: float, lease: float) -> bool:
+        """Become the one replica calling an account whose state is unknown; False if another one is."""
+        ...
+
+    def listen(
+        self, on_change: Callable[[AccountChange], None], on_reconnect: Callable[[], Awaitable[None]]
+    ) -> AbstractAsyncContextManager[None]:
+        """Call ``on_change`` for every change another replica publishes while the context is open, and
+        ``on_reconnect`` after a lost connection is back (to catch up with ``current``)."""
+        ...
+
+
 class Storage(Protocol):
     """One backend's stores, opened and closed together by the entry point."""
 
@@ -132,3 +179,8 @@ class Storage(Protocol):
 
     @property
     def images(self) -> ImageStore: ...
+
+    @property
+    def feed(self) -> AccountStateFeed | None:
+        """Account state shared across processes; None when the backend serves one process (SQLite)."""
+        ...

@@ -339,7 +339,11 @@ class ImageService:
     def planned_size(self, ratio: str, reference_count: int = 0) -> ImageSize:
         """The size an image with this ratio and number of references is drawn at (the web page's readout)."""
         parsed = ParsedPrompt("", ratio=normalise_ratio(ratio))
-        return resolve_size(parsed, self._choose_model(parsed, reference_count), self.config.megapixels)
+        return resolve_size(
+            parsed,
+            self._choose_model(self.models.resolve(parsed.model).spec, parsed, reference_count),
+            self.config.megapixels,
+        )
 
     async def quota(self, user: UserRef) -> QuotaStatus:
         return await self._limiter.quota(user.key, is_admin=self.is_admin(user))

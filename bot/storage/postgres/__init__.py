@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.storage.postgres.accounts import PostgresAccountStateStore
 from bot.storage.postgres.database import PostgresDatabase
+from bot.storage.postgres.feed import PostgresAccountFeed
 from bot.storage.postgres.images import PostgresImageStore
 from bot.storage.postgres.jobs import PostgresJobStore
 from bot.storage.postgres.usage import PostgresUsageLedger
@@ -18,6 +19,7 @@ class PostgresStorage:
         self.accounts = PostgresAccountStateStore(self.db)
         self.jobs = PostgresJobStore(self.db)
         self.images = PostgresImageStore(self.db)
+        self.feed = PostgresAccountFeed(self.db)
 
     async def __aenter__(self) -> PostgresStorage:
         await self.db.open()
@@ -28,6 +30,7 @@ class PostgresStorage:
 
 
 __all__ = [
+    "PostgresAccountFeed",
     "PostgresAccountStateStore",
     "PostgresDatabase",
     "PostgresImageStore",

@@ -27,6 +27,7 @@ class PostgresDatabase:
     ``transaction()`` groups several."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
         self._pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
             url,
             min_size=1,

@@ -106,7 +106,15 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     CREATE INDEX images_created ON images (created_at);
     CREATE INDEX images_expires ON images (expires_at);
     """,
-    # 3: "the last minute" is (now - 60 s, now]: events stamped later (a replica's or our own clock was stepped
+    # 3: cooldowns, misconfiguration and probe claims are shared by the replicas (LISTEN/NOTIFY on top)
+    """
+    ALTER TABLE account_state
+        ADD COLUMN cooling_until DOUBLE PRECISION,
+        ADD COLUMN misconfigured TEXT,
+        ADD COLUMN recheck_at DOUBLE PRECISION,
+        ADD COLUMN probe_until DOUBLE PRECISION;
+    """,
+    # 4: "the last minute" is (now - 60 s, now]: events stamped later (a replica's or our own clock was stepped
     # back since) no longer count as recent for as long as the step
     """
     CREATE OR REPLACE FUNCTION try_consume_usage(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.core.persistence import AccountStateFeed
 from bot.storage.sqlite.accounts import SqliteAccountStateStore
 from bot.storage.sqlite.database import SqliteDatabase
 from bot.storage.sqlite.images import SqliteImageStore
@@ -20,6 +21,8 @@ class SqliteStorage:
         self.accounts = SqliteAccountStateStore(self.db)
         self.jobs = SqliteJobStore(self.db)
         self.images = SqliteImageStore(self.db)
+        #: one process: what the pool learns in memory is already everything there is to know
+        self.feed: AccountStateFeed | None = None
 
     async def __aenter__(self) -> SqliteStorage:
         await self.db.open()
