@@ -81,8 +81,10 @@ def timeout(seconds: float) -> Behaviour:
     return Behaviour("timeout", delay=seconds)
 
 
-#: a 200 whose JSON body never ends (64 MB of base64, sent as it is read)
+#: a 200 whose JSON body is 64 MB of base64, its length declared up front (refused from the header)
 HUGE_BODY = Behaviour("huge_body")
+#: the same 64 MB sent chunked, with no length: only counting the bytes read can stop it
+HUGE_STREAM = Behaviour("huge_stream")
 #: a 200 "image/png" that is a PNG signature followed by a proxy's HTML page
 PNG_HTML = Behaviour("png_html")
 #: a 200 whose result.image is a real PNG's base64 with HTML noise inside (a lenient decoder skips it)
@@ -95,7 +97,7 @@ def slow_body(seconds: float) -> Behaviour:
 
 
 HUGE_BODY_BYTES = 64 * 1024 * 1024
-_STREAMED = frozenset({"huge_body", "slow_body"})
+_STREAMED = frozenset({"huge_body", "huge_stream", "slow_body"})
 
 
 def trickle(seconds: float) -> Behaviour:
@@ -117,7 +119,7 @@ _NAMED = (
         MALFORMED_JSON,
         HTML_403,
     ),
-    *(HUGE_BODY, PNG_HTML, BAD_BASE64),
+    *(HUGE_BODY, HUGE_STREAM, PNG_HTML, BAD_BASE64),
 )
 _BY_NAME = {b.name: b for b in (*_NAMED, CONTENT_FILTER, rate_limited())}
 
@@ -354,17 +356,21 @@ class FakeWorkersAI:
     async def _stream(
         self, request: web.Request, call: FakeCall, behaviour: Behaviour, model: str, parsed: _Parsed
     ) -> web.StreamResponse:
-        """Send the body piece by piece: endless for ``huge_body``, slowly for ``slow_body``."""
-        if behaviour.name == "huge_body":
-            pieces = [b'{"result": {"image": "'] + [b"A" * (1 << 20)] * (HUGE_BODY_BYTES >> 20)
+        """Send the body piece by piece: 64 MB for ``huge_*``, slowly for ``slow_body``."""
+        headers = {"Content-Type": "application/json"}
+        if behaviour.name.startswith("huge"):
+            opening = b'{"result": {"image": "'
+            pieces = [opening] + [b"A" * (1 << 20)] * (HUGE_BODY_BYTES >> 20)
             pause = 0.0
+            if behaviour.name == "huge_body":
+                headers["Content-Length"] = str(len(opening) + HUGE_BODY_BYTES)
         else:
             answer = self._image_answer(model, parsed)
             body = answer.body if isinstance(answer.body, bytes) else b""
             size = max(1, len(body) // 10)
             pieces = [body[i : i + size] for i in range(0, len(body), size)]
             pause = behaviour.delay / len(pieces)
-        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response = web.StreamResponse(status=200, headers=headers)
         call.status = 200
         await response.prepare(request)
         with contextlib.suppress(ConnectionError):  # the client gave up reading: that is the point

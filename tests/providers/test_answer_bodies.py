@@ -19,6 +19,7 @@ from tests.fakes.workers_ai import (
     BAD_BASE64,
     HUGE_BODY,
     HUGE_BODY_BYTES,
+    HUGE_STREAM,
     PNG_HTML,
     FakeWorkersAI,
     slow_body,
@@ -32,10 +33,10 @@ async def generate(fake: FakeWorkersAI, account: AccountConfig, read_timeout: fl
         return await WorkersAIClient(http, fake.base_url).generate(account, JOB)
 
 
-async def test_a_huge_answer_is_cut_off_at_the_cap_not_read_whole(
+async def test_a_huge_answer_without_a_length_is_cut_off_at_the_cap_not_read_whole(
     fake_workers_ai: FakeWorkersAI, account: AccountConfig
 ) -> None:
-    fake_workers_ai.script(account.account_id, HUGE_BODY)
+    fake_workers_ai.script(account.account_id, HUGE_STREAM)
     with pytest.raises(UpstreamFailure) as caught:
         await generate(fake_workers_ai, account)
     (call,) = fake_workers_ai.calls
@@ -43,6 +44,17 @@ async def test_a_huge_answer_is_cut_off_at_the_cap_not_read_whole(
     assert "cap" in caught.value.detail
     # the client stopped reading soon after the cap; what else left the fake sat in socket buffers
     assert MAX_IMAGE_ANSWER_BYTES < call.sent_bytes < HUGE_BODY_BYTES // 2
+
+
+async def test_a_huge_declared_length_is_refused_before_reading(
+    fake_workers_ai: FakeWorkersAI, account: AccountConfig
+) -> None:
+    fake_workers_ai.script(account.account_id, HUGE_BODY)
+    with pytest.raises(UpstreamFailure) as caught:
+        await generate(fake_workers_ai, account)
+    (call,) = fake_workers_ai.calls
+    assert caught.value.kind is FailureKind.TRANSIENT and "cap" in caught.value.detail
+    assert call.sent_bytes < MAX_IMAGE_ANSWER_BYTES  # nothing near the cap was read
 
 
 @pytest.mark.parametrize("behaviour", [PNG_HTML, BAD_BASE64], ids=["png-magic-html", "bad-base64"])
