@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     # --- Discord ---------------------------------------------------------------------------------
     discord_bot_token: SecretStr | None = None
     discord_guild_ids: CommaList = Field(default_factory=list)
+    #: a running image's "thinking" reply gets its status line and ❌ after this long (waiting in line: at once)
+    discord_cancel_after_seconds: float = Field(default=4.5, ge=0, le=60)
 
     # --- Prompt optimisation ---------------------------------------------------------------------
     prompt_optimization: bool = False
