@@ -91,7 +91,13 @@ def test_the_api_holds_to_its_schema(server: tuple[str, FakeWorkersAI]) -> None:
     cases = schema.as_strategy(GenerationMode.POSITIVE) | schema.as_strategy(GenerationMode.NEGATIVE)
 
     @given(case=cases)
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
     def call(case: schemathesis.Case) -> None:
         # Valid by the schema is not always valid for the bot (a prompt may name a ratio it cannot draw): a
         # 400 in OpenAI's shape is the right answer there, so positive_data_acceptance is left out. ignored_auth
