@@ -111,6 +111,7 @@ def test_table_and_arguments() -> None:
         "limiter",
         "limiter-pg",
         "memory",
+        "http",
     }
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0
 
