@@ -156,6 +156,11 @@ class ImageService:
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
 
+    @property
+    def queue_depth(self) -> int:
+        """Generations admitted and waiting for a slot (all users), for ``/metrics``."""
+        return self._queue.waiting
+
     @asynccontextmanager
     async def admission(
         self, user: UserRef, *, count: int = 1, bypass_limits: bool = False

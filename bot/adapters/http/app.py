@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from fastapi import APIRouter, FastAPI
 
-from bot.adapters.http import system
+from bot.adapters.http import metrics, system
 from bot.adapters.http.auth import ApiCredentials
 from bot.adapters.http.context import HttpContext
 from bot.adapters.http.errors import install_error_handlers
@@ -44,6 +44,7 @@ def create_app(context: HttpContext, *, routers: Iterable[APIRouter] = ()) -> Fa
         openapi_url="/openapi.json",
     )
     app.state.context = context
+    app.state.metrics = metrics.Metrics()
     app.state.credentials = ApiCredentials(settings.api_credentials)
     if not app.state.credentials:
         log.warning(
@@ -51,6 +52,7 @@ def create_app(context: HttpContext, *, routers: Iterable[APIRouter] = ()) -> Fa
         )
     install_error_handlers(app)
     app.include_router(system.router)
+    app.include_router(metrics.router)
     for router in routers:
         app.include_router(router)
     if settings.cors_origins:

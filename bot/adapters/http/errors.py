@@ -75,8 +75,8 @@ def openai_error(error: ImagineError, *, now: datetime | None = None) -> ApiErro
     if isinstance(error, InvalidReference):
         return ApiError(400, message, param="image", code=error.code)
     if isinstance(error, InvalidRequest):
-        param = error.params.get("param")
-        return ApiError(400, message, param=str(param) if param else "prompt", code=error.code)
+        param = error.params.get("param") or _PARAM_OF_CODE.get(error.code, "prompt")
+        return ApiError(400, message, param=str(param), code=error.code)
     if isinstance(error, AccessDenied | NotPermitted):
         return ApiError(403, message, type="permission_error", code="not_allowed")
     if isinstance(error, JobNotFound):
@@ -101,6 +101,16 @@ def openai_error(error: ImagineError, *, now: datetime | None = None) -> ApiErro
 
 
 _NO_RETRY = {"x-should-retry": "false"}
+#: which request field a parser complaint is about (the rest are about the prompt text itself)
+_PARAM_OF_CODE = {
+    "too_many_images": "n",
+    "bad_size": "size",
+    "bad_ratio": "size",
+    "ratio_out_of_range": "size",
+    "unknown_model": "model",
+    "bad_seed": "seed",
+    "bad_steps": "steps",
+}
 
 
 def _too_many(message: str, seconds: float, *, code: str) -> ApiError:

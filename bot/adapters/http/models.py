@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from bot.adapters.http.auth import ApiUser
 from bot.adapters.http.context import Context
 from bot.adapters.http.schemas import error_responses
-from bot.settings import Settings
+from bot.core.model_choice import ModelMenu
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -31,11 +31,11 @@ class ModelList(BaseModel):
     data: list[Model]
 
 
-def model_ids(settings: Settings) -> list[str]:
-    """``FLUX_MODEL`` and ``FLUX_REFERENCE_MODEL`` (full and short names), then the aliases; no duplicates."""
+def model_ids(menu: ModelMenu) -> list[str]:
+    """The models on offer (``FLUX_MODEL`` first, then ``FLUX_MODELS``): id and alias each, then OpenAI's names."""
     ids: list[str] = []
-    for model in (settings.flux_model, settings.flux_reference_model):
-        for name in (model, model.rsplit("/", 1)[-1]):
+    for choice in menu.choices:
+        for name in (choice.spec.name, choice.alias):
             if name not in ids:
                 ids.append(name)
     return ids + [alias for alias in ALIASES if alias not in ids]
@@ -43,5 +43,5 @@ def model_ids(settings: Settings) -> list[str]:
 
 @router.get("/models", response_model=ModelList, responses=error_responses(401), summary="List models")
 async def list_models(context: Context, _: ApiUser) -> ModelList:
-    """OpenAI's list shape; any of these ids (and any other) may be sent as ``model``."""
-    return ModelList(data=[Model(id=name) for name in model_ids(context.settings)])
+    """OpenAI's list shape. Any of these may be sent as ``model``; another name means the default model."""
+    return ModelList(data=[Model(id=name) for name in model_ids(context.service.models)])

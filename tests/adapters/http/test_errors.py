@@ -32,7 +32,8 @@ def mapped(error: ImagineError) -> ApiError:
 @pytest.mark.parametrize(
     ("error", "status", "code", "param"),
     [
-        (InvalidRequest("Bad ratio.", code="ratio_out_of_range"), 400, "ratio_out_of_range", "prompt"),
+        (InvalidRequest("Bad ratio.", code="ratio_out_of_range"), 400, "ratio_out_of_range", "size"),
+        (InvalidRequest("Too long.", code="prompt_too_long"), 400, "prompt_too_long", "prompt"),
         (InvalidRequest("Bad size.", code="size", param="size"), 400, "size", "size"),
         (InvalidReference("Not an image.", code="not_an_image"), 400, "not_an_image", "image"),
         (AccessDenied("no"), 403, "not_allowed", None),

@@ -83,3 +83,20 @@ async def test_a_body_over_the_cap_is_a_413_in_openai_shape(serve_api: ApiFactor
         chunked = await client.post("/v1/images/generations", content=chunks())
     assert answer.status_code == 413 and answer.json()["error"]["code"] == "request_too_large"
     assert chunked.status_code == 413
+
+
+async def test_metrics_count_images_failures_and_show_the_queue_and_accounts(api: RunningApi) -> None:
+    api.fake.script("acc1", "ok", "content_filter")
+    async with api.client() as client:
+        assert (await client.post("/v1/images/generations", json={"prompt": "a cat"})).status_code == 200
+        assert (await client.post("/v1/images/generations", json={"prompt": "a dog"})).status_code == 400
+        answer = await client.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    text = answer.text
+    assert 'imagine_images_total{route="generations"} 1.0' in text
+    assert 'imagine_failures_total{kind="ContentFiltered"} 1.0' in text
+    assert 'imagine_upstream_calls_total{account="#1",outcome="ok"} 1.0' in text
+    assert "imagine_queue_depth 0.0" in text
+    assert 'imagine_account_images_today{account="#1"} 1.0' in text
+    assert "imagine_generation_seconds_bucket" in text
+    assert API_KEY not in text and CF_TOKEN not in text
