@@ -1,0 +1,122 @@
+"""Benchmark 5: what several replicas on one PostgreSQL database cost and save.
+
+- propagation: the time from one replica publishing an account's new state to another one applying it (LISTEN/
+  NOTIFY through the real ``PostgresAccountFeed``), beside a bare ``SELECT 1`` round trip on the same server;
+- the learning burst: 10 simultaneous first requests with 9 of 10 accounts spent, through the real service and
+  ``WorkersAIClient`` against the fake Workers AI, in 1 process on SQLite and spread over 3 replicas (three apps,
+  each with its own connection pool and listener) on PostgreSQL. The floor is 9 refused calls + 10 images = 19;
+  before the single-flight gate one process made 71-77.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import Row, bench_settings, percentile
+from bench.pg_cluster import PostgresCluster
+from bot.app import open_app
+from bot.core.models import GenerationRequest, UserRef
+from bot.core.persistence import AccountChange, AccountEvent
+from bot.storage.postgres import PostgresStorage
+from tests.fakes.workers_ai import OK, SPENT, FakeWorkersAI
+
+NAME = "5 replicas"
+
+
+@dataclass(frozen=True)
+class Config:
+    samples: int = 200
+    accounts: int = 10
+    spent: int = 9
+    herd: int = 10
+    replicas: int = 3
+
+
+FULL = Config()
+QUICK = Config(samples=30)
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _propagation(url: str, samples: int) -> Row:
+    delays: list[float] = []
+    round_trips: list[float] = []
+    async with PostgresStorage(url, pool_size=2) as one, PostgresStorage(url, pool_size=2) as two:
+        heard: asyncio.Queue[AccountChange] = asyncio.Queue()
+        async with two.feed.listen(heard.put_nowait, _nothing):
+            for i in range(samples):
+                start = time.perf_counter()
+                await one.feed.publish(AccountChange(f"acc{i % 10}", AccountEvent.COOLING, until=1e10 + i))
+                await heard.get()
+                delays.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                await one.db.fetch_one("SELECT 1")
+                round_trips.append(time.perf_counter() - start)
+    p50, p99 = percentile(delays, 50), percentile(delays, 99)
+    return Row(
+        NAME,
+        f"account state, publish on one replica → applied on another ({samples} changes)",
+        f"p50 {p50 * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms",
+        f"SELECT 1 round trip: p50 {percentile(round_trips, 50) * 1000:.2f} ms",
+        "the requirement is within 1 s",
+        {"p50": p50, "p99": p99, "reference": percentile(round_trips, 50)},
+    )
+
+
+def _request(i: int) -> GenerationRequest:
+    return GenerationRequest(UserRef("bench", f"burst{i}"), f"a kite over the dunes {i}")
+
+
+async def _burst(fake: FakeWorkersAI, config: Config, directory: Path, url: str | None, replicas: int) -> int:
+    for n in range(1, config.accounts + 1):
+        fake.default(f"acc{n}", SPENT if n <= config.spent else OK)
+    overrides = {"CF_API_BASE_URL": fake.base_url}
+    if url is not None:
+        overrides["DATABASE_URL"] = url
+    settings = bench_settings(directory, accounts=config.accounts, **overrides)
+    async with AsyncExitStack() as stack:
+        apps = [await stack.enter_async_context(open_app(settings)) for _ in range(replicas)]
+        before = len(fake.calls)
+        await asyncio.gather(*(apps[i % replicas].service.generate(_request(i)) for i in range(config.herd)))
+        return len(fake.calls) - before
+
+
+async def run(config: Config, cluster: PostgresCluster | None = None) -> list[Row]:
+    own = cluster is None
+    if cluster is None:
+        cluster = PostgresCluster()
+        await asyncio.to_thread(cluster.start)
+    try:
+        rows = [await _propagation(await asyncio.to_thread(cluster.new_database), config.samples)]
+        floor = config.spent + config.herd
+        with tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp:
+            async with FakeWorkersAI() as fake:
+                alone = await _burst(fake, config, Path(tmp) / "one", None, 1)
+                url = await asyncio.to_thread(cluster.new_database)
+                spread = await _burst(fake, config, Path(tmp) / "three", url, config.replicas)
+        for case, calls in (
+            ("1 process, SQLite", alone),
+            (f"{config.replicas} replicas, PostgreSQL", spread),
+        ):
+            rows.append(
+                Row(
+                    NAME,
+                    f"learning burst: {config.herd} simultaneous first requests, {config.spent} of "
+                    f"{config.accounts} accounts spent, {case}",
+                    f"{calls} upstream calls ({calls - config.herd} refused, {config.herd} images)",
+                    f"floor: {floor} ({config.spent} refused + {config.herd} images); 71-77 before single-flight",
+                    "each spent account is called once for the whole deployment",
+                    {"calls": float(calls), "floor": float(floor)},
+                )
+            )
+        return rows
+    finally:
+        if own:
+            await asyncio.to_thread(cluster.stop)
