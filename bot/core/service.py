@@ -340,9 +340,9 @@ class ImageService:
         """The user's latest jobs, newest first (the web page's history)."""
         return await self._jobs.recent_for_user(user.key, limit)
 
-    def planned_size(self, ratio: str, reference_count: int = 0) -> ImageSize:
-        """The size an image with this ratio and number of references is drawn at (the web page's readout)."""
-        parsed = ParsedPrompt("", ratio=normalise_ratio(ratio))
+    def planned_size(self, ratio: str, reference_count: int = 0, model: str | None = None) -> ImageSize:
+        """The size an image with this ratio, number of references and model is drawn at (the web page's readout)."""
+        parsed = ParsedPrompt("", ratio=normalise_ratio(ratio), model=model)
         return resolve_size(
             parsed,
             self._choose_model(self.models.resolve(parsed.model).spec, parsed, reference_count),

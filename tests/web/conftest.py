@@ -103,6 +103,7 @@ def _serve(tmp: Path, ready: Future[LiveApp], stop: threading.Event, env: dict[s
                 "HTTP_PORT": "0",
                 "RATE_LIMIT_PER_MINUTE": "0",
                 "PROMPT_OPTIMIZATION": "true",
+                "FLUX_MODELS": "klein=@cf/black-forest-labs/flux-2-klein-4b,dev=@cf/black-forest-labs/flux-2-dev",
             } | env
             settings = load_settings(None, environ)
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=30, trust_env=False))

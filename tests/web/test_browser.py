@@ -4,13 +4,15 @@ re-roll, reuse the seed, find it all in the history, at desktop and phone width.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import httpx
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from bot.core.models import GenerationRequest, UserRef
 from tests.web.browser import DESKTOP, PHONE, console_errors, fresh_profile, screenshot, start_chromium
@@ -148,7 +150,17 @@ def test_a_new_user_signs_in_generates_rerolls_and_finds_it_all_in_the_history(
     assert len(call.reference_sizes) == 1 and (call.width, call.height) == (1360, 768)
     download = driver.find_element(By.ID, "download")
     assert download.get_attribute("download") == f"imagine-{seed}.png"
+    served = httpx.get(str(download.get_attribute("href")), timeout=30)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(served.content)).size == (1360, 768)
     screenshot(driver, "desktop-result")
+    driver.find_element(By.ID, "copy").click()
+    toast = wait_for(driver, "the copy toast", lambda d: d.find_elements(By.CSS_SELECTOR, ".toast"))
+    assert [t.text for t in toast] == ["Prompt copied to the clipboard."]
+    driver.execute_cdp_cmd(
+        "Browser.grantPermissions", {"permissions": ["clipboardReadWrite"], "origin": live.base_url}
+    )
+    assert driver.execute_script("return navigator.clipboard.readText()") == final
 
     # Re-roll: the same final prompt and size, a new seed.
     driver.find_element(By.ID, "reroll").click()
@@ -266,3 +278,30 @@ def test_the_page_speaks_the_browsers_language_at_phone_width(live: LiveApp) -> 
         assert driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 0
     finally:
         driver.quit()
+
+
+def test_a_second_model_on_offer_can_be_picked_with_its_steps(
+    live: LiveApp, browser: webdriver.Chrome
+) -> None:
+    driver = browser
+    driver.set_window_size(*DESKTOP)
+    if not open_page(driver, live.base_url + "/"):
+        sign_in(driver, KEYS["demo"])
+        visible(driver, "app")
+    model = Select(visible(driver, "model"))
+    assert [option.get_attribute("value") for option in model.options] == ["klein", "dev"]
+    assert not driver.find_element(By.ID, "steps-field").is_displayed()  # klein's steps are fixed
+    model.select_by_value("dev")
+    steps = visible(driver, "steps")
+    assert steps.get_attribute("placeholder") == "auto (≤ 50)"
+    steps.send_keys("8")
+    driver.find_element(By.CSS_SELECTOR, '#ratios [data-ratio="1:1"]').click()
+    prompt = driver.find_element(By.ID, "prompt")
+    prompt.clear()
+    prompt.send_keys("a dev-model fox --raw")
+    previous = text_of(driver, "meta-seed") if driver.find_element(By.ID, "meta").is_displayed() else ""
+    driver.find_element(By.ID, "generate").click()
+    wait_for_result(driver, previous)
+    assert text_of(driver, "meta-model") == "@cf/black-forest-labs/flux-2-dev"
+    call = live.workers.calls[-1]
+    assert (call.model, call.steps) == ("@cf/black-forest-labs/flux-2-dev", 8)

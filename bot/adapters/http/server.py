@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
-from bot.adapters.http import images, models
+from bot.adapters.http import chat, images, models
 from bot.adapters.http.app import create_app
 from bot.adapters.http.context import HttpContext
 from bot.adapters.http.web import web_router
@@ -112,5 +112,5 @@ def build_http_adapter(app: App, adapter_states: dict[str, bool]) -> HttpAdapter
         max_total_bytes=int(settings.image_store_mb * 1024 * 1024),
     )
     context = HttpContext(settings, app.service, archive, adapters=adapter_states)
-    routers = [models.router, images.router, web_router(context, app.clock.time)]
+    routers = [models.router, images.router, chat.router, web_router(context, app.clock.time)]
     return HttpAdapter(settings, create_app(context, routers=routers))

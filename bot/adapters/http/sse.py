@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 
 from bot.core.models import Progress
 from bot.core.service import ProgressCallback
@@ -79,12 +80,18 @@ def sse_response(
     *,
     keep_alive: float = KEEP_ALIVE_SECONDS,
     headers: Mapping[str, str] | None = None,
+    on_close: Callable[[], Awaitable[object]] | None = None,
 ) -> EventSourceResponse:
-    """A ``text/event-stream``: each item of ``events`` becomes one ``data:`` event; ``: keep-alive`` in between."""
+    """A ``text/event-stream``: each item of ``events`` becomes one ``data:`` event; ``: keep-alive`` in between.
+
+    ``on_close`` runs after the response, however it ended (also when the client left before the first event
+    and ``events`` never got to clean up): make it idempotent.
+    """
     return EventSourceResponse(
         events,
         ping=keep_alive,
         sep="\n",
         ping_message_factory=lambda: ServerSentEvent(comment="keep-alive"),
         headers={"cache-control": "no-store", "x-accel-buffering": "no", **(headers or {})},
+        background=BackgroundTask(on_close) if on_close is not None else None,
     )

@@ -27,6 +27,7 @@ _SCRIPT_KEYS = (
     "web.result.reroll",
     "web.result.reuse_seed",
     "web.history.no_image",
+    "web.steps.placeholder",
     "web.accounts.neurons",
     "web.signin.invalid",
     "web.error.network",

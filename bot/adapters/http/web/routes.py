@@ -25,6 +25,7 @@ from bot.adapters.http.web.page import Page, browser_locale
 from bot.adapters.http.web.security import CSRF_HEADER, SECURITY_HEADERS, is_same_site_request
 from bot.adapters.http.web.sessions import COOKIE_NAME, SessionSigner, WebSession
 from bot.core import MAX_REFERENCES
+from bot.core.model_choice import FREE_NEURONS_PER_DAY
 from bot.core.models import (
     GenerationRequest,
     GenerationResult,
@@ -32,7 +33,7 @@ from bot.core.models import (
     PromptOptions,
     UserRef,
 )
-from bot.core.parsing import MAX_SEED
+from bot.core.parsing import MAX_SEED, MAX_STEPS
 from bot.core.service import ImageService
 from bot.errors import ImagineError, InvalidReference, InvalidRequest, NotPermitted
 from bot.i18n import describe_error, translate
@@ -41,8 +42,6 @@ from bot.i18n.texts import reference_too_large
 R = TypeVar("R", bound=Response)
 
 RATIO_PRESETS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3")
-#: Workers AI's daily free allocation per account; the accounts panel draws today's use against it
-FREE_NEURONS_PER_DAY = 10_000
 HISTORY_LIMIT = 60
 #: parts beyond this are not even parsed (the page sends at most MAX_REFERENCES)
 _MAX_FILES = 8
@@ -80,12 +79,21 @@ def web_router(context: HttpContext, now: Callable[[], float]) -> APIRouter:
 
     def session_body(session: WebSession, request: Request) -> dict[str, Any]:
         user = user_of(session, request)
-        ratios = [{"ratio": ratio, "sizes": _sizes(service, ratio)} for ratio in RATIO_PRESETS]
+        models = [
+            {"alias": choice.alias, "name": choice.spec.name, "max_steps": choice.spec.max_steps}
+            for choice in service.models.choices
+        ]
+        aliases = [choice.alias for choice in service.models.choices]
+        ratios = [
+            {"ratio": ratio, "sizes": {alias: _sizes(service, ratio, alias) for alias in aliases}}
+            for ratio in RATIO_PRESETS
+        ]
         return {
             "name": session.name,
             "admin": service.is_admin(user),
             "csrf": session.csrf,
             "ratios": ratios,
+            "models": models,
             "max_references": MAX_REFERENCES,
         }
 
@@ -247,7 +255,17 @@ async def _read_request(request: Request, user: UserRef, max_reference_bytes: in
             references.append(await upload.read())
         options = PromptOptions(
             ratio=str(form.get("ratio") or "") or None,
-            seed=_seed(str(form.get("seed") or "").strip()),
+            seed=_number(
+                str(form.get("seed") or "").strip(),
+                "bad_seed",
+                f"The seed must be a whole number from 0 to {MAX_SEED}.",
+            ),
+            steps=_number(
+                str(form.get("steps") or "").strip(),
+                "bad_steps",
+                f"Steps must be a whole number from 1 to {MAX_STEPS}.",
+            ),
+            model=str(form.get("model") or "") or None,
             raw=bool(form.get("raw")),
         )
         text = str(form.get("prompt") or "")
@@ -256,12 +274,12 @@ async def _read_request(request: Request, user: UserRef, max_reference_bytes: in
         await form.close()
 
 
-def _sizes(service: ImageService, ratio: str) -> list[dict[str, int] | None]:
+def _sizes(service: ImageService, ratio: str, model: str) -> list[dict[str, int] | None]:
     """The size drawn for ``ratio`` with 0, 1, ... MAX_REFERENCES references (None: the models take no more)."""
     sizes: list[dict[str, int] | None] = []
     for count in range(MAX_REFERENCES + 1):
         try:
-            size = service.planned_size(ratio, count)
+            size = service.planned_size(ratio, count, model)
         except InvalidReference:
             sizes.append(None)
         else:
@@ -278,11 +296,12 @@ def _too_many(count: int) -> InvalidReference:
     )
 
 
-def _seed(text: str) -> int | None:
+def _number(text: str, code: str, message: str) -> int | None:
+    """A whole number typed in a field (empty: None); the core checks its range with the same sentence."""
     if not text:
         return None
     if not text.isdigit() or len(text) > 12:
-        raise InvalidRequest(f"The seed must be a whole number from 0 to {MAX_SEED}.", code="bad_seed")
+        raise InvalidRequest(message, code=code)
     return int(text)
 
 

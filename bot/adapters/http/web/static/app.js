@@ -4,7 +4,7 @@
 
 const T = JSON.parse(document.getElementById("texts").textContent);
 const $ = (id) => document.getElementById(id);
-const state = { csrf: "", ratio: "1:1", ratios: [], maxRefs: 4, refs: [], current: null, busy: false, seen: new Set() };
+const state = { csrf: "", ratio: "1:1", ratios: [], maxRefs: 4, refs: [], current: null, busy: false, seen: new Set(), models: [] };
 
 function t(key, params = {}) {
   return (T[key] || key).replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
@@ -62,6 +62,8 @@ function signedIn(session) {
   show($("signout"), true);
   show($("signin"), false);
   show($("app"), true);
+  state.models = session.models;
+  drawModels();
   drawRatios();
   loadHistory();
   show($("accounts"), session.admin);
@@ -135,9 +137,30 @@ function chooseRatio(ratio) {
 // With references the server may switch to FLUX_REFERENCE_MODEL, whose sizes differ: show what will be drawn.
 function drawReadout() {
   const option = state.ratios.find((o) => o.ratio === state.ratio);
-  const size = option && option.sizes[Math.min(state.refs.length, option.sizes.length - 1)];
+  const sizes = option && option.sizes[chosenModel().alias];
+  const size = sizes && sizes[Math.min(state.refs.length, sizes.length - 1)];
   $("size-readout").textContent = size ? t("web.size.readout", size) : "";
 }
+
+function chosenModel() {
+  return state.models.find((m) => m.alias === $("model").value) || state.models[0];
+}
+
+// The model menu shows only when the operator offers more than one (FLUX_MODELS); steps only for models with steps.
+function drawModels() {
+  const select = $("model");
+  select.replaceChildren(...state.models.map((m) => new Option(`${m.alias} · ${shortModel(m.name)}`, m.alias)));
+  show($("model-field"), state.models.length > 1);
+  modelChanged();
+}
+
+function modelChanged() {
+  const model = chosenModel();
+  show($("steps-field"), Boolean(model.max_steps));
+  $("steps").placeholder = model.max_steps ? `${T["web.steps.placeholder"]} (≤ ${model.max_steps})` : "";
+  drawReadout();
+}
+$("model").addEventListener("change", modelChanged);
 
 function composeError(message) {
   $("compose-error").textContent = message || "";
@@ -207,6 +230,8 @@ $("compose").addEventListener("submit", (event) => {
   body.append("ratio", state.ratio);
   body.append("seed", $("seed").value.trim());
   body.append("raw", $("raw").checked ? "1" : "");
+  body.append("model", chosenModel().alias);
+  if (chosenModel().max_steps) body.append("steps", $("steps").value.trim());
   for (const ref of state.refs) body.append("references", ref.file, ref.file.name);
   run("/web/api/generate", body);
 });
@@ -239,6 +264,8 @@ async function run(path, body) {
   for (const item of $("stages").children) item.classList.remove("done", "active", "skipped");
   show($("stages"), true);
   $("status").textContent = "";
+  // On a phone the result is below the form: bring the progress into view.
+  if (window.matchMedia("(max-width: 860px)").matches) $("result").scrollIntoView({ behavior: "smooth" });
   let finished = false;
   try {
     const response = await api(path, { method: "POST", body });
@@ -335,7 +362,13 @@ function reroll(job) {
 function reuseSeed(job) {
   $("prompt").value = job.prompt;
   $("seed").value = String(job.seed);
-  const same = state.ratios.find((o) => o.sizes.some((s) => s && s.width === job.width && s.height === job.height));
+  const model = state.models.find((m) => m.name === job.model);
+  if (model) {
+    $("model").value = model.alias;
+    modelChanged();
+  }
+  const fits = (s) => s && s.width === job.width && s.height === job.height;
+  const same = state.ratios.find((o) => Object.values(o.sizes).some((sizes) => sizes.some(fits)));
   if (same) chooseRatio(same.ratio);
   $("compose").scrollIntoView({ behavior: "smooth", block: "start" });
   $("generate").focus({ preventScroll: true });
