@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     # --- Discord ---------------------------------------------------------------------------------
     discord_bot_token: SecretStr | None = None
     discord_guild_ids: CommaList = Field(default_factory=list)
+    #: sharding (Discord requires it past 2,500 servers): the total, and the shards this replica runs (default all)
+    discord_shard_count: int | None = Field(default=None, ge=1)
+    discord_shard_ids: CommaList = Field(default_factory=list)
 
     # --- Prompt optimisation ---------------------------------------------------------------------
     prompt_optimization: bool = False
@@ -196,6 +199,23 @@ class Settings(BaseSettings):
     def _is_http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _split_shard_ids(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shard_ids_fit_the_count(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if any(not item.isdigit() for item in value):
+            raise ValueError("must be shard numbers, e.g. 0,1")
+        count = info.data.get("discord_shard_count")
+        if value and count is None:
+            raise ValueError("needs DISCORD_SHARD_COUNT")
+        if any(int(item) >= (count or 0) for item in value):
+            raise ValueError(f"every shard number must be below DISCORD_SHARD_COUNT ({count})")
         return value
 
     @field_validator("database_url", mode="before")
