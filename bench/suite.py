@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bench import failover, limiter, limiter_pg, memory, overhead, scaling, telegram
+from bench import failover, limiter, limiter_pg, memory, overhead, replicas, scaling, telegram
 from bench.common import Row
 
 Runner = Callable[[bool], Awaitable[list[Row]]]
@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, Runner] = {
     "failover": lambda quick: failover.run(failover.QUICK if quick else failover.FULL),
     "limiter": lambda quick: limiter.run(limiter.QUICK if quick else limiter.FULL),
     "limiter-pg": lambda quick: limiter_pg.run(limiter_pg.QUICK if quick else limiter_pg.FULL),
+    "replicas": lambda quick: replicas.run(replicas.QUICK if quick else replicas.FULL),
 }
 
 

@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     #: ``postgresql://user:password@host:5432/db`` selects PostgreSQL (several replicas); unset keeps SQLite
     database_url: SecretStr | None = None
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    #: how long other requests wait for the first call on an account whose state is unknown before going ahead
+    account_probe_patience_seconds: float = Field(default=2.0, ge=0, le=120)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # --- Telegram --------------------------------------------------------------------------------
