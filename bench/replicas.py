@@ -5,7 +5,10 @@
 - the learning burst: 10 simultaneous first requests with 9 of 10 accounts spent, through the real service and
   ``WorkersAIClient`` against the fake Workers AI, in 1 process on SQLite and spread over 3 replicas (three apps,
   each with its own connection pool and listener) on PostgreSQL. The floor is 9 refused calls + 10 images = 19;
-  before the single-flight gate one process made 71-77.
+  before the single-flight gate one process made 71-77;
+- end-to-end images/s through the HTTP API with 1 and with 3 replica processes (``python -m bot run``) on one
+  PostgreSQL database, the fake Workers AI answering at once (L = 0): the bot's own cost. These machines have 2
+  cores for everything (the replicas, PostgreSQL, the fake and the client), so 3 replicas cannot be 3× here.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from bench.common import Row, bench_settings, percentile
 from bench.pg_cluster import PostgresCluster
+from bench.replica_procs import replica_env, run_replicas
 from bot.app import open_app
 from bot.core.models import GenerationRequest, UserRef
 from bot.core.persistence import AccountChange, AccountEvent
@@ -31,6 +37,9 @@ NAME = "5 replicas"
 @dataclass(frozen=True)
 class Config:
     samples: int = 200
+    #: images through the HTTP API per replica count, and requests in flight at once
+    images: int = 300
+    concurrency: int = 30
     accounts: int = 10
     spent: int = 9
     herd: int = 10
@@ -38,7 +47,7 @@ class Config:
 
 
 FULL = Config()
-QUICK = Config(samples=30)
+QUICK = Config(samples=30, images=20, concurrency=5)
 
 
 async def _nothing() -> None:
@@ -88,6 +97,36 @@ async def _burst(fake: FakeWorkersAI, config: Config, directory: Path, url: str 
         return len(fake.calls) - before
 
 
+async def _images_per_second(
+    cluster: PostgresCluster, config: Config, replicas: int, directory: Path
+) -> float:
+    url = await asyncio.to_thread(cluster.new_database)
+    keys = {"bench": "sk-bench-0123456789abcdef"}
+    async with FakeWorkersAI() as fake:
+        env = replica_env(
+            fake.base_url, url, keys, accounts=1, RATE_LIMIT_PER_MINUTE="0", RATE_LIMIT_PER_DAY="0",
+            MAX_JOBS_PER_USER="1000", MAX_QUEUED_PER_USER="1000",
+        )  # fmt: skip
+        async with (
+            run_replicas(replicas, env, directory) as nodes,
+            httpx.AsyncClient(timeout=120, headers={"authorization": f"Bearer {keys['bench']}"}) as client,
+        ):
+            gate = asyncio.Semaphore(config.concurrency)
+
+            async def one(i: int) -> None:
+                async with gate:
+                    response = await client.post(
+                        f"{nodes[i % replicas].url}/v1/images/generations",
+                        json={"prompt": f"a lantern {i}", "size": "512x512"},
+                    )
+                    response.raise_for_status()
+
+            await asyncio.gather(*(one(i) for i in range(config.concurrency)))  # warm up every replica
+            start = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(config.images)))
+            return config.images / (time.perf_counter() - start)
+
+
 async def run(config: Config, cluster: PostgresCluster | None = None) -> list[Row]:
     own = cluster is None
     if cluster is None:
@@ -116,6 +155,19 @@ async def run(config: Config, cluster: PostgresCluster | None = None) -> list[Ro
                     {"calls": float(calls), "floor": float(floor)},
                 )
             )
+        with tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp:
+            one = await _images_per_second(cluster, config, 1, Path(tmp))
+            three = await _images_per_second(cluster, config, config.replicas, Path(tmp))
+        rows.append(
+            Row(
+                NAME,
+                f"images/s through the HTTP API, L = 0, {config.images} images, {config.concurrency} in flight",
+                f"{config.replicas} replicas: {three:,.1f} images/s ({three / one:.2f}× of 1)",
+                f"1 replica: {one:,.1f} images/s",
+                "2 cores shared by the replicas, PostgreSQL, the fake upstream and the client",
+                {"one": one, "three": three, "ratio": three / one},
+            )
+        )
         return rows
     finally:
         if own:

@@ -11,17 +11,15 @@ import asyncio
 import json
 import os
 import re
-import signal
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bench.pg_cluster import free_port
+from bench.replica_procs import ReplicaProcess, replica_env, run_replicas
 from tests.fakes.workers_ai import OK, SPENT, FakeWorkersAI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,16 +27,6 @@ USERS = [f"user{n}" for n in range(10)]
 KEYS = {user: f"sk-{user}-0123456789abcdef" for user in USERS}
 PER_DAY = 3
 SPENT_ACCOUNTS = 9
-
-
-@dataclass
-class Replica:
-    process: asyncio.subprocess.Process
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 def healthcheck_command() -> list[str]:
@@ -50,58 +38,26 @@ def healthcheck_command() -> list[str]:
     return [sys.executable if command[0] == "python" else command[0], *command[1:]]
 
 
-def replica_env(fake: FakeWorkersAI, pg_url: str, port: int) -> dict[str, str]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("CF_", "ACCOUNT_", "TELEGRAM_", "DISCORD_"))
-    }
-    env = base | {
-        "PYTHONPATH": str(ROOT),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "CF_API_BASE_URL": fake.base_url,
-        "DATABASE_URL": pg_url,
-        "API_KEYS": ",".join(f"{user}={key}" for user, key in KEYS.items()),
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_PORT": str(port),
-        "RATE_LIMIT_PER_MINUTE": "0",
-        "RATE_LIMIT_PER_DAY": str(PER_DAY),
-        # far above any answer's delay here, so the call counts below are exact on a loaded machine
-        "ACCOUNT_PROBE_PATIENCE_SECONDS": "60",
-    }
-    for n in range(1, 11):
-        env |= {f"CF_API_TOKEN_{n}": f"cf-token-{n}-0123456789abcdef", f"ACCOUNT_{n}": f"acc{n}"}
-    return env
-
-
 @pytest.fixture
-async def replicas(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[FakeWorkersAI, list[Replica]]]:
+async def replicas(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[FakeWorkersAI, list[ReplicaProcess]]]:
     async with FakeWorkersAI() as fake:
         for n in range(1, 11):
             fake.default(f"acc{n}", SPENT if n <= SPENT_ACCOUNTS else OK)
-        started: list[Replica] = []
-        try:
-            for _ in range(3):  # started together: they race for the migrations, the advisory lock decides
-                port = free_port()
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", "run", cwd=tmp_path, env=replica_env(fake, pg_url, port),
-                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                )  # fmt: skip
-                started.append(Replica(process, port))
-            for replica in started:
-                assert replica.process.stdout is not None
-                line = await asyncio.wait_for(replica.process.stdout.readline(), timeout=90)
-                assert line.decode().strip() == "HTTP is running.", line
+        env = replica_env(
+            fake.base_url, pg_url, KEYS, accounts=10,
+            RATE_LIMIT_PER_MINUTE="0", RATE_LIMIT_PER_DAY=str(PER_DAY),
+            # far above any answer's delay here, so the call counts below are exact on a loaded machine
+            ACCOUNT_PROBE_PATIENCE_SECONDS="60",
+        )  # fmt: skip
+        async with run_replicas(3, env, tmp_path) as started:
             yield fake, started
-        finally:
-            for replica in started:
-                if replica.process.returncode is None:
-                    replica.process.send_signal(signal.SIGTERM)
-            for replica in started:
-                _, err = await asyncio.wait_for(replica.process.communicate(), timeout=60)
-                assert "Traceback" not in err.decode(), err.decode()[-2000:]
-                assert all(key not in err.decode() for key in KEYS.values())
+        for replica in started:
+            assert replica.process.returncode == 0
+            assert "Traceback" not in replica.stderr, replica.stderr[-2000:]
+            assert all(key not in replica.stderr for key in KEYS.values())
 
 
-async def generate(replica: Replica, user: str, prompt: str, **extra: str) -> httpx.Response:
+async def generate(replica: ReplicaProcess, user: str, prompt: str, **extra: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=replica.url, timeout=60) as client:
         return await client.post(
             "/v1/images/generations",
@@ -111,7 +67,7 @@ async def generate(replica: Replica, user: str, prompt: str, **extra: str) -> ht
 
 
 async def test_three_replica_processes_share_limits_accounts_and_images(
-    replicas: tuple[FakeWorkersAI, list[Replica]],
+    replicas: tuple[FakeWorkersAI, list[ReplicaProcess]],
 ) -> None:
     fake, nodes = replicas
     command = healthcheck_command()
