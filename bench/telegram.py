@@ -197,7 +197,8 @@ async def run(config: Config) -> list[Row]:
                         f"Telegram, L={latency * 1000:.0f} ms, c={c}; ref: bare PTB handler",
                         text(measured),
                         text(reference),
-                        f"n={measured['n']:.0f}; {measured['per_second']:,.1f} images/s; {calls:.1f} Bot API calls/image ({calls_detail})",
+                        f"n={measured['n']:.0f}; {measured['per_second']:,.1f} images/s; {calls:.1f} Bot API calls/image "
+                        f"({calls_detail}); p50 {_ratio(measured['p50'], reference['p50'])} the bare handler's",
                         {
                             **measured,
                             "ref_p50": reference["p50"],
@@ -215,3 +216,7 @@ def _calls_text(per_method: Counter[str], images: int) -> str:
         for method, count in per_method.most_common()
         if method not in _NOT_PER_IMAGE
     )
+
+
+def _ratio(measured: float, reference: float) -> str:
+    return f"{measured / reference:.1f}×" if reference > 0 else "n/a"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from bot.core.accounts import AccountPool
+from bot.core.bookkeeping import Bookkeeper
 from bot.core.clock import Clock, SystemClock, utc_day
 from bot.core.limits import AccessPolicy, RateLimiter
 from bot.core.model_choice import ModelCaps, ModelMenu
@@ -99,14 +100,25 @@ async def open_app(
         storage = await stack.enter_async_context(open_storage(settings))
         http = await stack.enter_async_context(create_http_client(settings))
         provider = provider or WorkersAIClient(http, settings.cf_api_base_url)
+        # Entered after the database, so it is closed (its pending writes finished) before the database is.
+        bookkeeper = Bookkeeper()
+        stack.push_async_callback(bookkeeper.close)
         pool = AccountPool(
             settings.accounts,
             storage.accounts,
             clock,
             strategy=settings.account_strategy,
             capacity_cooldown=settings.capacity_cooldown_seconds,
+            attempt_deadline=settings.http_timeout_seconds,
+            midnight_grace=settings.midnight_grace_minutes * 60,
+            misconfigured_recheck=settings.misconfigured_recheck_minutes * 60,
+            bookkeeper=bookkeeper,
+            feed=storage.feed,
+            probe_patience=settings.account_probe_patience_seconds,
         )
         await pool.load()
+        # Hear what other replicas learn about the accounts (a no-op on SQLite: one process knows it all).
+        await stack.enter_async_context(pool.shared())
         jobs = storage.jobs
         ledger = storage.ledger
         now = clock.time()
@@ -116,7 +128,11 @@ async def open_app(
             ServiceConfig.from_settings(settings),
             access=AccessPolicy.from_lists(settings.admin_ids, settings.allowed_ids),
             limiter=RateLimiter(
-                ledger, clock, per_minute=settings.rate_limit_per_minute, per_day=settings.rate_limit_per_day
+                ledger,
+                clock,
+                per_minute=settings.rate_limit_per_minute,
+                per_day=settings.rate_limit_per_day,
+                failures_per_minute=settings.failed_attempts_per_minute,
             ),
             queue=JobQueue(
                 per_user=settings.max_jobs_per_user,

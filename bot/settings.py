@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     # --- Discord ---------------------------------------------------------------------------------
     discord_bot_token: SecretStr | None = None
     discord_guild_ids: CommaList = Field(default_factory=list)
+    #: a running image's "thinking" reply gets its status line and ❌ after this long (waiting in line: at once)
+    discord_cancel_after_seconds: float = Field(default=4.5, ge=0, le=60)
     #: sharding (Discord requires it past 2,500 servers): the total, and the shards this replica runs (default all)
     discord_shard_count: int | None = Field(default=None, ge=1)
     discord_shard_ids: CommaList = Field(default_factory=list)
@@ -150,6 +152,14 @@ class Settings(BaseSettings):
     external_api_key: SecretStr | None = None
     prompt_optimization_timeout_seconds: float = Field(default=15.0, gt=0)
     prompt_optimization_cf_model: str = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+
+    # --- Failover edges and failed attempts ------------------------------------------------------
+    #: a "spent" answer this soon after 00:00 UTC is re-checked at growing intervals, not taken for a whole day
+    midnight_grace_minutes: float = Field(default=15.0, ge=0, le=720)
+    #: a misconfigured account gets one trial call this often (half-open)
+    misconfigured_recheck_minutes: float = Field(default=15.0, gt=0)
+    #: failed generations one user may cause per minute (they are refunded from the limits); 0 = no budget
+    failed_attempts_per_minute: int = Field(default=3, ge=0)
 
     # --- HTTP API (bot/adapters/http) -----------------------------------------------------------
     #: the HTTP side starts when an API key is configured or HTTP_PORT (or the PaaS's PORT) is set

@@ -2,6 +2,9 @@
 
 Every request must end in an image or a clear domain error, within its deadline; no account is called after it
 answered "spent" that UTC day; and the per-account usage in SQLite matches what the fake server saw.
+
+Then the edges one at a time: Cloudflare's midnight coming late, an edge/WAF block (HTML 403), a token fixed while
+running, and an answer that trickles in forever.
 """
 
 from __future__ import annotations
@@ -9,18 +12,20 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app import open_app
 from bot.core.clock import ManualClock, utc_day
-from bot.core.models import GenerationRequest, UserRef
-from bot.errors import ImagineError
+from bot.core.models import AccountHealth, GenerationRequest, UserRef
+from bot.errors import AllAccountsUnavailable, ImagineError, UpstreamUnavailable
 from bot.i18n import describe_error
 from bot.settings import load_settings
 from tests.fakes.workers_ai import (
     CAPACITY,
+    HTML_403,
     HTML_500,
     MALFORMED_JSON,
     OK,
@@ -29,6 +34,7 @@ from tests.fakes.workers_ai import (
     FakeWorkersAI,
     rate_limited,
     timeout,
+    trickle,
 )
 
 ACCOUNTS = [f"acc{n}" for n in range(1, 6)]
@@ -42,6 +48,7 @@ MIX: list[tuple[Behaviour, int]] = [
     (HTML_500, 10),
     (timeout(2.0), 4),
     (MALFORMED_JSON, 10),
+    (HTML_403, 4),
     (SPENT, 1),
 ]
 
@@ -95,6 +102,7 @@ async def test_random_faults_end_in_an_image_or_a_clear_error(
                     assert result.image and result.size.width > 0
                     outcomes["image"] += 1
                     served_by[result.account_index] += 1
+            await app.pool.drain()
             usage = await app.storage.accounts.usage_on(utc_day(clock.time()))
 
     assert outcomes["image"] > REQUESTS // 2, outcomes
@@ -114,3 +122,125 @@ async def test_random_faults_end_in_an_image_or_a_clear_error(
         assert (recorded.calls if recorded else 0) == len(calls), account
         assert (recorded.images if recorded else 0) == images == served_by[n], account
         assert (recorded.failures if recorded else 0) == len(calls) - images, account
+
+
+def environ(fake: FakeWorkersAI, tmp_path: Path, accounts: list[str], **extra: str) -> dict[str, str]:
+    """Settings for ``accounts`` on the fake, without user limits (these tests are about the accounts)."""
+    env = {
+        "CF_API_BASE_URL": fake.base_url,
+        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "RATE_LIMIT_PER_DAY": "0",
+        "FAILED_ATTEMPTS_PER_MINUTE": "0",
+    }
+    for n, account in enumerate(accounts, start=1):
+        env |= {f"CF_API_TOKEN_{n}": f"token-{n}", f"ACCOUNT_{n}": account}
+    return env | extra
+
+
+def a_request(text: str = "a lighthouse at dawn") -> GenerationRequest:
+    return GenerationRequest(user=UserRef("telegram", "42"), text=text)
+
+
+@pytest.mark.parametrize("lag", [5.0, 600.0, 900.0])
+async def test_a_late_cloudflare_midnight_keeps_no_account_out_past_its_reset_plus_15_minutes(
+    tmp_path: Path, clock: ManualClock, lag: float
+) -> None:
+    """All accounts spent yesterday; Cloudflare's day flips ``lag`` s after ours; users retry from 00:00 on."""
+    accounts = ACCOUNTS[:3]
+    midnight = datetime(2026, 11, 22, tzinfo=UTC)
+    reset = midnight + timedelta(seconds=lag)
+    clock.set(midnight - timedelta(minutes=30))
+    async with FakeWorkersAI() as fake:
+        for account in accounts:
+            fake.spend_for_the_day(account, clock.time, lag=lag)
+        async with open_app(load_settings(None, environ(fake, tmp_path, accounts)), clock=clock) as app:
+            with pytest.raises(AllAccountsUnavailable):
+                await app.service.generate(a_request())  # the bot learns: all three spent until 00:00
+            clock.set(midnight)
+            calls_at_midnight = len(fake.calls)
+            while True:
+                assert clock.time() <= (reset + timedelta(minutes=15)).timestamp(), (
+                    "still out 15 min past reset"
+                )
+                try:
+                    result = await app.service.generate(a_request())
+                except AllAccountsUnavailable as error:
+                    assert error.retry_at is not None and error.retry_at <= reset + timedelta(minutes=15)
+                    clock.advance(20)  # users retry every 20 s
+                else:
+                    break
+            assert result.account_index == 1
+            clock.set(reset + timedelta(minutes=15))
+            health = {s.index: s.health for s in await app.service.account_statuses()}
+    assert set(health.values()) == {AccountHealth.HEALTHY}
+    # growing intervals: a few re-checks per account while Cloudflare lags, not one per user retry
+    assert len(fake.calls) - calls_at_midnight <= 3 * 7 + 1
+
+
+async def test_an_edge_block_costs_a_few_calls_and_ends_with_the_block(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Every account behind an HTML 403 (WAF/edge) for an hour: bounded calls, nobody disabled, back after."""
+    async with FakeWorkersAI() as fake:
+        for account in ACCOUNTS:
+            fake.default(account, HTML_403)
+        async with open_app(load_settings(None, environ(fake, tmp_path, ACCOUNTS)), clock=clock) as app:
+            with pytest.raises(UpstreamUnavailable):
+                await app.service.generate(a_request())
+            assert len(fake.calls) == 3  # MAX_TRANSIENT_ATTEMPTS, not every account
+            for _ in range(60):  # an hour of users retrying every minute
+                clock.advance(60)
+                with pytest.raises((UpstreamUnavailable, AllAccountsUnavailable)):
+                    await app.service.generate(a_request())
+            calls_during_block = len(fake.calls)
+            states = {s.health for s in await app.service.account_statuses()}
+            assert AccountHealth.MISCONFIGURED not in states
+            for account in ACCOUNTS:
+                fake.default(account, OK)  # the block lifts
+            lifted = clock.time()
+            while True:
+                clock.advance(30)
+                assert clock.time() - lifted <= 600, (
+                    "no account came back within 10 minutes of the block lifting"
+                )
+                try:
+                    await app.service.generate(a_request())
+                except AllAccountsUnavailable:
+                    continue
+                break
+    # each account rests longer while the block lasts (at most 10 minutes): ~10 calls per account per hour
+    assert calls_during_block <= 5 * 12
+
+
+async def test_a_fixed_token_is_noticed_without_a_restart(tmp_path: Path, clock: ManualClock) -> None:
+    async with FakeWorkersAI() as fake:
+        fake.set_token("token-1", "bad")  # Cloudflare's JSON 401, code 10000: really misconfigured
+        env = environ(fake, tmp_path, ACCOUNTS[:2], MISCONFIGURED_RECHECK_MINUTES="15")
+        async with open_app(load_settings(None, env), clock=clock) as app:
+            assert (await app.service.generate(a_request())).account_index == 2
+            fake.set_token("token-1", "account")  # the operator fixes the token's permissions
+            clock.advance(5 * 60)
+            assert (await app.service.generate(a_request())).account_index == 2  # not re-checked yet
+            clock.advance(11 * 60)
+            assert (await app.service.generate(a_request())).account_index == 1  # the trial call serves
+            assert (await app.service.generate(a_request())).account_index == 1
+    assert [c.account_id for c in fake.calls] == ["acc1", "acc2", "acc2", "acc1", "acc1"]
+
+
+async def test_a_trickling_answer_is_cut_off_and_the_request_fails_over(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Every read arrives within HTTP_TIMEOUT_SECONDS, the whole answer takes 30 s: the attempt is cut at 1 s."""
+    async with FakeWorkersAI() as fake:
+        fake.script("acc1", trickle(30.0))
+        env = environ(fake, tmp_path, ACCOUNTS[:2], HTTP_TIMEOUT_SECONDS="1")
+        async with open_app(load_settings(None, env), clock=clock) as app:
+            # the outer bound only turns today's 30 s wait into a failure instead of a slow pass
+            result = await asyncio.wait_for(app.service.generate(a_request()), timeout=20)
+            health = {s.index: s.health for s in await app.service.account_statuses()}
+            second = await app.service.generate(a_request())
+    assert result.account_index == 2
+    assert health[1] is AccountHealth.COOLING  # the slow account rests
+    assert second.account_index == 2
+    assert [c.account_id for c in fake.calls] == ["acc1", "acc2", "acc2"]

@@ -47,3 +47,8 @@ def next_utc_midnight(timestamp: float) -> float:
 
 def as_datetime(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
+
+
+def last_utc_midnight(timestamp: float) -> float:
+    """The 00:00 UTC at or before ``timestamp``: when the current quota day began."""
+    return next_utc_midnight(timestamp) - 86400.0

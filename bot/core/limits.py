@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -54,14 +55,63 @@ class UsageSlots:
         return [UsageSlots((event_id,)) for event_id in self.event_ids]
 
 
-class RateLimiter:
-    """Per-user limits over the usage ledger. A limit of 0 means unlimited."""
+_WINDOW = 60.0
 
-    def __init__(self, ledger: UsageLedger, clock: Clock, *, per_minute: int, per_day: int) -> None:
+
+class FailureBudget:
+    """Failed generations per user in the last minute.
+
+    Failures are refunded from the limits (a user should not pay for a filtered prompt or an outage), so without
+    this a user's failing requests would reach the upstream without bound. In memory: a minute is short enough
+    that a restart forgetting it does no harm (each process of a scaled-out bot keeps its own).
+    """
+
+    def __init__(self, per_minute: int | None) -> None:
+        self.per_minute = per_minute
+        self._failures: dict[str, deque[float]] = {}
+
+    def record(self, user_key: str, now: float) -> None:
+        if self.per_minute is None:
+            return
+        self._recent(user_key, now).append(now)
+        if len(self._failures) > 4096:  # forget users whose failures are all older than a minute
+            for key in [key for key in self._failures if not self._recent(key, now)]:
+                del self._failures[key]
+
+    def retry_after(self, user_key: str, now: float) -> float | None:
+        """Seconds until ``user_key`` may try again; None when the budget allows a try now."""
+        if self.per_minute is None:
+            return None
+        recent = self._recent(user_key, now)
+        if len(recent) < self.per_minute:
+            return None
+        return max(1.0, recent[-self.per_minute] + _WINDOW - now)
+
+    def _recent(self, user_key: str, now: float) -> deque[float]:
+        # keep only (now - 60 s, now]: a failure "in the future" (the clock stepped back) is forgotten, not
+        # held against the user for as long as the step
+        kept = deque(t for t in self._failures.get(user_key, ()) if now - _WINDOW < t <= now)
+        self._failures[user_key] = kept
+        return kept
+
+
+class RateLimiter:
+    """Per-user limits over the usage ledger, and the failure budget. A limit of 0 means unlimited."""
+
+    def __init__(
+        self,
+        ledger: UsageLedger,
+        clock: Clock,
+        *,
+        per_minute: int,
+        per_day: int,
+        failures_per_minute: int = 0,
+    ) -> None:
         self._ledger = ledger
         self._clock = clock
         self._per_minute = per_minute or None
         self._per_day = per_day or None
+        self._failures = FailureBudget(failures_per_minute or None)
 
     async def acquire(self, user_key: str, *, exempt: bool = False, count: int = 1) -> UsageSlots:
         """Consume ``count`` generations, all or none, or raise ``LimitReached`` saying when to try again.
@@ -70,6 +120,14 @@ class RateLimiter:
         """
         now = self._clock.time()
         day = utc_day(now)
+        wait = None if exempt else self._failures.retry_after(user_key, now)
+        if wait is not None:
+            raise LimitReached(
+                scope="minute",
+                limit=self._failures.per_minute or 0,
+                retry_after=wait,
+                resets_at=as_datetime(now + wait),
+            )
         event_ids = await self._ledger.try_consume(
             user_key,
             now=now,
@@ -85,6 +143,11 @@ class RateLimiter:
     async def refund(self, slots: UsageSlots) -> None:
         """Give back consumed generations (failed, cancelled, never started or not delivered)."""
         await self._ledger.refund(*slots.event_ids)
+
+    def note_failure(self, user_key: str, *, count: int = 1) -> None:
+        """``count`` generations of ``user_key`` failed: they count against the failure budget."""
+        for _ in range(count):
+            self._failures.record(user_key, self._clock.time())
 
     async def quota(self, user_key: str, *, is_admin: bool = False) -> QuotaStatus:
         now = self._clock.time()
@@ -106,7 +169,8 @@ class RateLimiter:
                 scope="day", limit=self._per_day, retry_after=reset - now, resets_at=as_datetime(reset)
             )
         oldest = counts.oldest_in_minute if counts.oldest_in_minute is not None else now
-        reset = oldest + 60.0
+        # an event "in the future" (the clock was stepped back) makes the user wait no longer than a minute
+        reset = min(oldest, now) + _WINDOW
         return LimitReached(
             scope="minute",
             limit=self._per_minute or 0,

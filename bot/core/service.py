@@ -41,6 +41,7 @@ from bot.core.queue import JobQueue
 from bot.core.reference_limits import MAX_REFERENCES
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
+    AllAccountsUnavailable,
     Cancelled,
     ContentFiltered,
     DeadlineExceeded,
@@ -435,11 +436,15 @@ class ImageService:
                 # freed now rather than stay alive through the queue and the upstream call.
                 request = replace(request, references=())
             results, failed = await self._admitted(request, plan, progress, started)
-        except BaseException:
-            # A failed or cancelled generation does not count against the user's limits.
+        except BaseException as error:
+            # A failed or cancelled generation does not count against the user's limits; a failure counts against
+            # the failure budget (not when nothing could be tried: every account out, or a cancellation).
+            if isinstance(error, Exception) and not isinstance(error, AllAccountsUnavailable | Cancelled):
+                self._limiter.note_failure(request.user.key)
             await _quietly(self._give_back(taken, plan.count), "refunding a failed generation")
             raise
-        if failed:  # some of the --n images failed: those are not counted either
+        if failed:  # some of the --n images failed: those are not counted either (but cost failure budget)
+            self._limiter.note_failure(request.user.key, count=failed)
             await _quietly(self._give_back(taken, failed), "refunding failed images")
         return [
             replace(result, usage_ids=slot.event_ids)

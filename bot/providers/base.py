@@ -15,15 +15,30 @@ class FailureKind(StrEnum):
 
     SPENT = "spent"  # daily allocation used up: skip the account until the next 00:00 UTC
     BUSY = "busy"  # capacity (3040) or rate limit (other 429): cool down, try the next account
-    MISCONFIGURED = "misconfigured"  # 401/403, bad account id, paid-only: out of rotation until restart
-    TRANSIENT = "transient"  # timeout, 5xx, network, malformed answer: next account, bounded
+    MISCONFIGURED = (
+        "misconfigured"  # the API's own 401/403, bad account id, paid-only: out, re-checked now and then
+    )
+    TRANSIENT = "transient"  # 5xx, network, malformed answer: next account, bounded
+    # no answer in time, or a proxy/edge/WAF refusal (an HTML 403): like TRANSIENT, and the account rests a while
+    UNREACHABLE = "unreachable"
     CONTENT_FILTER = "content_filter"  # 3030 NSFW/flagged: no failover, tell the user
     BAD_INPUT = "bad_input"  # 5006 schema, 3030 undecodable reference, 3006/413: no failover
     NO_MODEL = "no_model"  # 5007/3042: configuration error, no failover
 
     @property
     def fails_over(self) -> bool:
-        return self in (FailureKind.SPENT, FailureKind.BUSY, FailureKind.MISCONFIGURED, FailureKind.TRANSIENT)
+        return self in (
+            FailureKind.SPENT,
+            FailureKind.BUSY,
+            FailureKind.MISCONFIGURED,
+            FailureKind.TRANSIENT,
+            FailureKind.UNREACHABLE,
+        )
+
+    @property
+    def is_transient(self) -> bool:
+        """Counts against the per-request bound on transient attempts."""
+        return self in (FailureKind.TRANSIENT, FailureKind.UNREACHABLE)
 
 
 class UpstreamFailure(Exception):

@@ -45,10 +45,10 @@ _SPACE = re.compile(r"\s+")
 
 def classify_failure(status: int, body: bytes, headers: Mapping[str, str]) -> UpstreamFailure:
     """Classify one non-successful answer; never raises, whatever the body holds."""
-    codes, message = _errors_of(body)
+    codes, message, from_api = _errors_of(body)
     kind, code = _kind_by_code(codes, message)
     if kind is None:
-        kind = _kind_by_message(message) or _kind_by_status(status)
+        kind = _kind_by_message(message) or _kind_by_status(status, from_api=from_api)
     return UpstreamFailure(
         kind,
         _detail(status, code, message),
@@ -81,11 +81,13 @@ def _kind_by_message(message: str) -> FailureKind | None:
     return None
 
 
-def _kind_by_status(status: int) -> FailureKind:
+def _kind_by_status(status: int, *, from_api: bool) -> FailureKind:
     if status == 429:
         return FailureKind.BUSY
     if status in (401, 403):
-        return FailureKind.MISCONFIGURED
+        # The API (and AI Gateway) refuse a token in JSON. An HTML or plain-text 401/403 comes from something in
+        # between (Cloudflare's edge, a WAF, a proxy): it says nothing about the token, and such blocks lift.
+        return FailureKind.MISCONFIGURED if from_api else FailureKind.UNREACHABLE
     if status == 408 or status >= 500:
         return FailureKind.TRANSIENT
     if 400 <= status < 500:
@@ -93,14 +95,15 @@ def _kind_by_status(status: int) -> FailureKind:
     return FailureKind.TRANSIENT  # a 1xx/2xx/3xx reaching here is an answer we cannot use
 
 
-def _errors_of(body: bytes) -> tuple[list[int], str]:
-    """Error codes and the joined messages of a Cloudflare envelope; for anything else, the text itself."""
+def _errors_of(body: bytes) -> tuple[list[int], str, bool]:
+    """Error codes and the joined messages of a Cloudflare envelope, and True; for anything that is not a JSON
+    object, no codes, the text itself and False."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
-        return [], _plain_text(body)
+        return [], _plain_text(body), False
     if not isinstance(document, dict):
-        return [], _plain_text(body)
+        return [], _plain_text(body), False
     codes: list[int] = []
     messages: list[str] = []
     errors = document.get("errors")
@@ -114,7 +117,7 @@ def _errors_of(body: bytes) -> tuple[list[int], str]:
             messages.append(error["message"])
     if not messages and isinstance(document.get("error"), str):  # AI Gateway and proxies
         messages.append(document["error"])
-    return codes, " | ".join(messages)
+    return codes, " | ".join(messages), True
 
 
 def _as_int(value: object) -> int | None:

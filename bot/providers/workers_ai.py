@@ -174,7 +174,7 @@ class WorkersAIClient:
         refusal = _scrubbed(
             classify_failure(response.status_code, response.content, response.headers), account
         )
-        unreachable = refusal.kind in (FailureKind.TRANSIENT, FailureKind.BUSY)
+        unreachable = refusal.kind.is_transient or refusal.kind is FailureKind.BUSY
         return TokenCheck(TokenState.UNREACHABLE if unreachable else TokenState.INVALID, refusal.detail)
 
     async def _send(self, account: AccountConfig, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -197,7 +197,7 @@ class WorkersAIClient:
         try:
             return await self._http.request(method, self._base_url + absolute_path, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
-            raise UpstreamFailure(FailureKind.TRANSIENT, f"timeout ({type(exc).__name__})") from None
+            raise UpstreamFailure(FailureKind.UNREACHABLE, f"timeout ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
             # str(exc) of transport errors names the OS error, never the URL or headers
             detail = f"{type(exc).__name__}: {str(exc)[:200]}".replace(account.token, "***")

@@ -49,6 +49,7 @@ async def test_spent_account_is_skipped_until_utc_midnight_even_after_restart(
     pool = await make_pool(db, clock)
     served = await pool.run(scripted({1: [FailureKind.SPENT]}, calls), max_transient=3)
     assert (served.account.index, served.calls, calls) == (2, 2, [1, 2])
+    await pool.drain()  # an orderly stop finishes the bookkeeping
     restarted = await make_pool(db, clock)
     await restarted.run(scripted({}, calls), max_transient=3)
     assert calls[-1] == 2  # account 1 is not called again today

@@ -87,6 +87,7 @@ async def test_spent_accounts_cost_one_call_each_to_learn_then_none_even_after_r
     async with make_app() as app:  # restart over the same database
         for i in range(10):
             await app.service.generate(request(f"a harbour {i}"))
+        await app.pool.drain()
         statuses = {s.index: s for s in await app.service.account_statuses()}
     assert len(fake.calls) == 22  # nothing spent was called again
     assert statuses[1].until == datetime(2026, 11, 22, tzinfo=UTC)
@@ -124,12 +125,13 @@ async def test_transient_failures_fail_over_and_bad_tokens_leave_rotation(
     fake.default("acc3", UNAUTHORIZED)
     async with make_app(HTTP_TIMEOUT_SECONDS="0.5") as app:
         result = await app.service.generate(request("a fox"))
-        assert result.account_index == 1  # 1 timed out, 2 answered garbage, 3 refused the token, then 1 again
-        assert [c.account_id for c in fake.calls] == ["acc1", "acc2", "acc3", "acc1"]
+        # 1 timed out (and now rests), 2 answered garbage, 3 refused the token, then 2 again
+        assert result.account_index == 2
+        assert [c.account_id for c in fake.calls] == ["acc1", "acc2", "acc3", "acc2"]
         await app.service.generate(request("a fox again"))
         statuses = {s.index: s.health.value for s in await app.service.account_statuses()}
-    assert statuses == {1: "healthy", 2: "healthy", 3: "misconfigured"}
-    assert [c.account_id for c in fake.calls[4:]] == ["acc1"]
+    assert statuses == {1: "cooling", 2: "healthy", 3: "misconfigured"}
+    assert [c.account_id for c in fake.calls[4:]] == ["acc2"]
 
 
 async def test_content_filter_is_not_failed_over_and_is_refunded(

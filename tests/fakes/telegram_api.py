@@ -26,6 +26,7 @@ from tests.fakes.loopback import serve_on_loopback
 from tests.fakes.telegram_methods import BotApiMethods, Signal
 from tests.fakes.telegram_objects import (
     ALICE,
+    ANONYMOUS_ADMIN,
     ApiError,
     FileStore,
     JSONDict,
@@ -191,6 +192,29 @@ class FakeTelegramBotAPI(BotApiMethods):
             "from": user.to_api(),
             "message": copy.deepcopy(current),
             "chat_instance": str(abs(message["chat"]["id"]) * 31),
+            "data": callback_data,
+        }
+        self.queue_update({"callback_query": query})
+        return query
+
+    def send_as_chat(self, text: str, chat: TgChat) -> JSONDict:
+        """Queue a message an anonymous group admin sends: from GroupAnonymousBot, ``sender_chat`` the group."""
+        self.chats[chat.id] = chat.to_api()
+        content: JSONDict = {"text": text, "sender_chat": chat.to_api()}
+        if entities := command_entities(text):
+            content["entities"] = entities
+        return self._queue_message(ANONYMOUS_ADMIN, chat, content, None)
+
+    def forge_button(self, message: JSONDict, callback_data: str, user: TgUser = ALICE) -> JSONDict:
+        """A callback query with data the message does not carry (as a modified client could send)."""
+        query_id = str(next(self._callback_ids))
+        self.open_queries.add(query_id)
+        current = self.messages[(message["chat"]["id"], message["message_id"])]
+        query = {
+            "id": query_id,
+            "from": user.to_api(),
+            "message": copy.deepcopy(current),
+            "chat_instance": "1",
             "data": callback_data,
         }
         self.queue_update({"callback_query": query})

@@ -75,6 +75,8 @@ class BotApiMethods:
         self.messages: dict[MessageKey, JSONDict] = {}
         self.bot_message_keys: list[MessageKey] = []
         self.open_queries: set[str] = set()
+        #: chat id -> user ids that own the chat (getChatMember answers "creator" for them, else "member")
+        self.chat_owners: dict[int, set[int]] = {}
         self.pending_updates: list[JSONDict] = []
         self.updates_changed = Signal()
         self.closing = False
@@ -93,7 +95,7 @@ class BotApiMethods:
             "editmessagetext": self._edit_text, "editmessagecaption": self._edit_caption,
             "editmessagereplymarkup": self._edit_reply_markup, "editmessagemedia": self._edit_media,
             "deletemessage": self._delete_message, "getfile": self._get_file,
-            "answercallbackquery": self._answer_callback_query,
+            "answercallbackquery": self._answer_callback_query, "getchatmember": self._get_chat_member,
             "setmycommands": self._set_my_commands, "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands, "setmydescription": _answer_true,
             "setmyshortdescription": _answer_true, "setmyname": _answer_true, "setchatmenubutton": _answer_true,
@@ -349,6 +351,14 @@ class BotApiMethods:
         if len(stored.data) > MAX_DOWNLOAD_BYTES:
             raise bad_request("file is too big")
         return stored.to_api()
+
+    def _get_chat_member(self, params: JSONDict, files: JSONDict) -> JSONDict:
+        chat = self._chat(params)
+        user_id = int(params.get("user_id", 0))
+        user = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+        if user_id in self.chat_owners.get(chat["id"], set()):
+            return {"status": "creator", "user": user, "is_anonymous": True}
+        return {"status": "member", "user": user}
 
     def _answer_callback_query(self, params: JSONDict, files: JSONDict) -> bool:
         query_id = params.get("callback_query_id")

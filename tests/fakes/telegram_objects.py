@@ -67,6 +67,10 @@ class TgUser:
 
 ALICE = TgUser()
 BOB = TgUser(id=1002, first_name="Bob", username="bob", language_code="de")
+#: Telegram's stand-in sender for every anonymous group admin (the real group is in ``sender_chat``)
+ANONYMOUS_ADMIN = TgUser(
+    id=1087968824, first_name="Group", username="GroupAnonymousBot", language_code=None, is_bot=True
+)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ width/height, references must decode and be at most 512×512) and answers real i
         ... point the client at fake.base_url ...
         assert fake.calls_for("acc1")[0].behaviour == "spent"
 
+Cloudflare's own day (the midnight edge): ``fake.spend_for_the_day("acc1", clock.time, lag=300)`` makes acc1 answer
+"spent" until Cloudflare's next 00:00 UTC, which comes ``lag`` seconds after the bot's clock says midnight.
+
 The OpenAI-compatible ``/ai/v1/chat/completions`` answers ``fake.chat_answer`` and takes its behaviours from the
 same per-account scripts (an account that is spent is spent for text models too); calls land in ``chat_calls``.
 """
@@ -24,7 +27,9 @@ import math
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from types import TracebackType
 from typing import Any
@@ -57,6 +62,8 @@ PAID_ONLY = Behaviour("paid_only")
 HTML_500 = Behaviour("html_500")
 MALFORMED_JSON = Behaviour("malformed_json")
 CONTENT_FILTER = Behaviour("content_filter")
+#: Cloudflare's edge (or a WAF, a proxy) blocking the caller: an HTML 403 that says nothing about the token
+HTML_403 = Behaviour("html_403")
 
 
 def ok(delay: float = 0.0) -> Behaviour:
@@ -74,7 +81,24 @@ def timeout(seconds: float) -> Behaviour:
     return Behaviour("timeout", delay=seconds)
 
 
-_NAMED = (OK, SPENT, SPENT_4006, CAPACITY, UNAUTHORIZED, BAD_ACCOUNT, PAID_ONLY, HTML_500, MALFORMED_JSON)
+def trickle(seconds: float) -> Behaviour:
+    """Answer an image at once but send its body in small pieces spread over ``seconds``: every read arrives
+    quickly, the whole answer late (what a per-read timeout never cuts off)."""
+    return Behaviour("trickle", delay=seconds)
+
+
+_NAMED = (
+    OK,
+    SPENT,
+    SPENT_4006,
+    CAPACITY,
+    UNAUTHORIZED,
+    BAD_ACCOUNT,
+    PAID_ONLY,
+    HTML_500,
+    MALFORMED_JSON,
+    HTML_403,
+)
 _BY_NAME = {b.name: b for b in (*_NAMED, CONTENT_FILTER, rate_limited())}
 
 # HTTP status, Cloudflare error code, message: the shapes the real API answers with.
@@ -105,6 +129,11 @@ _HTML_500 = (
     b"<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body>oops</body></html>"
 )
 _TRUNCATED_JSON = b'{"result": {"image": "iVBORw0KGgoAAAANSUhEUgAA'
+_EDGE_403 = (
+    b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>"
+    b"<h1>Sorry, you have been blocked</h1><h2>You are unable to access api.cloudflare.com</h2>"
+    b"<p>Cloudflare Ray ID: 8f1e2d3c4b5a6978 &bull; Error 1020: Access denied</p></body></html>"
+)
 
 # --- models --------------------------------------------------------------------------------------
 
@@ -218,6 +247,8 @@ class FakeWorkersAI:
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self._defaults: dict[str, Behaviour] = {}
         self._token_kinds: dict[str, str] = {}
+        #: account id -> (Cloudflare's day it was spent on, the bot's clock, how late Cloudflare's day flips)
+        self._spent_days: dict[str, tuple[str, Callable[[], float], float]] = {}
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -236,6 +267,10 @@ class FakeWorkersAI:
         if kind not in ("account", "user", "bad", "disabled"):
             raise ValueError(kind)
         self._token_kinds[token] = kind
+
+    def spend_for_the_day(self, account_id: str, clock: Callable[[], float], *, lag: float = 0.0) -> None:
+        """``account_id`` answers "spent" until Cloudflare's next 00:00 UTC, ``lag`` seconds after ``clock``'s."""
+        self._spent_days[account_id] = (_cloudflare_day(clock(), lag), clock, lag)
 
     def calls_for(self, account_id: str) -> list[FakeCall]:
         """The ``/ai/run`` calls made on one account, in arrival order."""
@@ -273,7 +308,7 @@ class FakeWorkersAI:
             self._runner = None
 
     # -- handlers ----------------------------------------------------------------------------------
-    async def _run(self, request: web.Request) -> web.Response:
+    async def _run(self, request: web.Request) -> web.StreamResponse:
         account_id, model = request.match_info["account_id"], request.match_info["model"]
         parsed = await _parse(request)
         call = _record(account_id, model, parsed, _bearer(request))
@@ -286,7 +321,32 @@ class FakeWorkersAI:
             call.behaviour = behaviour.name
             response = await self._respond(behaviour, model, parsed)
         call.status = response.status
+        if call.behaviour == "trickle" and response.status == 200:
+            return await self._trickle(request, response, behaviour.delay)
         return response
+
+    async def _trickle(
+        self, request: web.Request, answer: web.Response, seconds: float
+    ) -> web.StreamResponse:
+        body = bytes(answer.body) if isinstance(answer.body, bytes | bytearray) else b""
+        headers = {
+            k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "content-type")
+        }
+        stream = web.StreamResponse(status=answer.status, headers=headers)
+        stream.content_type = answer.content_type
+        pieces = 40
+        step = max(1, -(-len(body) // pieces))
+        try:
+            await stream.prepare(request)
+            for start in range(0, len(body), step):
+                await stream.write(body[start : start + step])
+                if not self._closing.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), seconds / pieces)
+            await stream.write_eof()
+        except (ConnectionError, RuntimeError):
+            pass  # the client gave up (that is the point of the test): nothing left to send
+        return stream
 
     async def _chat(self, request: web.Request) -> web.Response:
         account_id = request.match_info["account_id"]
@@ -324,7 +384,7 @@ class FakeWorkersAI:
         return self._image_answer(model, parsed)
 
     async def _delay(self, behaviour: Behaviour) -> None:
-        if behaviour.delay > 0:
+        if behaviour.delay > 0 and behaviour.name != "trickle":  # a trickle spends its time sending
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), behaviour.delay)
 
@@ -337,6 +397,8 @@ class FakeWorkersAI:
             return _error(429, 971, "Please wait and consider throttling your request speed", headers)
         if behaviour.name == "html_500":
             return web.Response(status=500, body=_HTML_500, content_type="text/html")
+        if behaviour.name == "html_403":
+            return web.Response(status=403, body=_EDGE_403, content_type="text/html")
         if behaviour.name == "malformed_json":
             return web.Response(status=200, body=_TRUNCATED_JSON, content_type="application/json")
         return None
@@ -394,11 +456,20 @@ class FakeWorkersAI:
         return self._token_kinds.get(token, "account")
 
     def _next_behaviour(self, account_id: str) -> Behaviour:
+        if account_id in self._spent_days:
+            day, clock, lag = self._spent_days[account_id]
+            if _cloudflare_day(clock(), lag) == day:
+                return SPENT
+            del self._spent_days[account_id]  # Cloudflare's day flipped: the allocation is back
         queue = self._scripts[account_id]
         return queue.popleft() if queue else self._defaults.get(account_id, OK)
 
 
 # --- request parsing and checks ------------------------------------------------------------------
+
+
+def _cloudflare_day(bot_time: float, lag: float) -> str:
+    return datetime.fromtimestamp(bot_time - lag, UTC).date().isoformat()
 
 
 def _behaviour(value: Behaviour | str) -> Behaviour:

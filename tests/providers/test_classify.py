@@ -100,6 +100,31 @@ def test_html_body() -> None:
     assert "Bad Gateway" in failure.detail
 
 
+_EDGE_403 = (
+    b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>"
+    b"<h1>Sorry, you have been blocked</h1><span>Error 1020</span><p>Access denied</p></body></html>"
+)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+@pytest.mark.parametrize("body", [_EDGE_403, b"Forbidden", b""])
+def test_an_html_or_plain_refusal_is_from_something_in_between_not_the_token(
+    status: int, body: bytes
+) -> None:
+    failure = classify_failure(status, body, {"Content-Type": "text/html"})
+
+    assert failure.kind is FailureKind.UNREACHABLE
+    assert failure.kind.fails_over and failure.kind.is_transient
+
+
+@pytest.mark.parametrize(
+    "body",
+    [envelope(10000, "Authentication error"), envelope(None, "Unauthorized"), b'{"error": "Invalid token"}'],
+)
+def test_the_apis_own_json_refusal_stays_misconfigured(body: bytes) -> None:
+    assert classify_failure(403, body, {}).kind is FailureKind.MISCONFIGURED
+
+
 @pytest.mark.parametrize(
     "body",
     [b'{"errors": [{"code": 3036, "mess', b"", b"null", b"[]", b"42", b'{"errors": "x"}', b"\xff\xfe\x00"],

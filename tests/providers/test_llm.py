@@ -196,6 +196,7 @@ async def test_workers_ai_route_posts_to_the_account_chat_endpoint(
     assert (call.account_id, call.token, call.model) == ("acc1", "tok-one-SECRET", "@cf/meta/test-llm")
     assert call.messages == MESSAGES
     assert fake_workers_ai.calls == []  # no image call
+    await pool.drain()
     statuses = await pool.statuses()
     assert statuses[0].images_today == 0
     assert statuses[0].neurons_today == pytest.approx(3.5)

@@ -223,14 +223,14 @@ async def test_bad_token_is_misconfigured(
     assert caught.value.status == 401
 
 
-async def test_client_timeout_is_transient(fake_workers_ai: FakeWorkersAI, account: AccountConfig) -> None:
+async def test_client_timeout_is_unreachable(fake_workers_ai: FakeWorkersAI, account: AccountConfig) -> None:
     fake_workers_ai.script(account.account_id, fakes.timeout(30))
     async with httpx.AsyncClient(timeout=0.3, trust_env=False) as http:
         client = WorkersAIClient(http, fake_workers_ai.base_url)
         with pytest.raises(UpstreamFailure) as caught:
             await client.generate(account, job(FLUX2_KLEIN_4B))
 
-    assert caught.value.kind is FailureKind.TRANSIENT
+    assert caught.value.kind is FailureKind.UNREACHABLE  # transient, and the account rests a while
     assert "timeout" in caught.value.detail
     assert fake_workers_ai.images_served == 0
 

@@ -18,7 +18,9 @@ async def test_a_change_published_by_one_replica_reaches_the_other_and_is_readab
 
         async with two.feed.listen(heard.put_nowait, nothing), one.feed.listen(mine.append, nothing):
             await one.feed.publish(AccountChange("acc-1", AccountEvent.SPENT, until=5000.0))
-            await one.feed.publish(AccountChange("acc-2", AccountEvent.MISCONFIGURED, until=4000.0, reason="bad"))
+            await one.feed.publish(
+                AccountChange("acc-2", AccountEvent.MISCONFIGURED, until=4000.0, reason="bad")
+            )
             await one.feed.publish(AccountChange("acc-3", AccountEvent.COOLING, until=1030.0))
             got = [await asyncio.wait_for(heard.get(), timeout=30) for _ in range(3)]
         assert [(c.account_key, c.event, c.until) for c in got] == [

@@ -8,7 +8,7 @@ import http.server
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -126,19 +126,24 @@ def _serve(tmp: Path, ready: Future[LiveApp], stop: threading.Event, env: dict[s
         raise
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+@contextmanager
+def serving(tmp: Path, **env: str) -> Iterator[LiveApp]:
+    """The app in a thread of its own; ``env`` overrides settings (e.g. ``API_KEYS=""``)."""
     ready: Future[LiveApp] = Future()
     stop = threading.Event()
-    thread = threading.Thread(
-        target=_serve, args=(tmp_path_factory.mktemp("web"), ready, stop, {}), daemon=True
-    )
+    thread = threading.Thread(target=_serve, args=(tmp, ready, stop, env), daemon=True)
     thread.start()
     try:
         yield ready.result(timeout=30)
     finally:
         stop.set()
         thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    with serving(tmp_path_factory.mktemp("web")) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

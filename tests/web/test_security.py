@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.fakes.workers_ai import CONTENT_FILTER
-from tests.web.conftest import CF_TOKEN, KEYS, LiveApp
+from tests.web.conftest import CF_TOKEN, KEYS, LiveApp, serving
 
 
 @pytest.fixture
@@ -195,3 +196,14 @@ def _script_content_filter(live: LiveApp) -> Callable[[], Coroutine[Any, Any, No
         live.workers.script("acc1", CONTENT_FILTER)
 
     return script
+
+
+def test_without_any_key_configured_the_page_says_nobody_can_sign_in(tmp_path: Path) -> None:
+    with serving(tmp_path, API_KEYS="", HTTP_PORT="0") as closed:
+        page = httpx.get(closed.base_url + "/", timeout=30)
+        refused = httpx.post(closed.base_url + "/web/api/session", json={"key": ""}, timeout=30)
+    assert page.status_code == 200
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == (
+        "This server has no API keys yet, so nobody can sign in. The operator sets API_KEYS."
+    )

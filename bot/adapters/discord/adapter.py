@@ -14,7 +14,7 @@ from discord import app_commands
 from bot.adapters.discord.attachments import ReferenceDownloader
 from bot.adapters.discord.commands import register_commands
 from bot.adapters.discord.flow import ImagineFlow
-from bot.adapters.discord.views import RerollButton
+from bot.adapters.discord.views import CancelButton, RerollButton, VaryButton
 from bot.core.service import ImageService
 from bot.errors import ConfigurationError
 from bot.settings import Settings
@@ -43,6 +43,8 @@ class ImagineClient(discord.Client):
         self.flow = flow
         self.guild_ids = [int(guild_id) for guild_id in guild_ids]
         self.reroll_handler = flow.reroll
+        self.vary_handler = flow.vary
+        self.cancel_handler = flow.cancel
         self.tree: app_commands.CommandTree[ImagineClient] = app_commands.CommandTree(self)
         register_commands(self.tree, flow)
 
@@ -50,7 +52,7 @@ class ImagineClient(discord.Client):
     sync_on_start = True
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(RerollButton)
+        self.add_dynamic_items(RerollButton, VaryButton, CancelButton)
         if self.sync_on_start:
             await sync_commands(self.tree, self.guild_ids)
 
@@ -97,7 +99,7 @@ class DiscordAdapter:
         self._shard_ids = [int(shard) for shard in settings.discord_shard_ids] or None
         self._proxy = settings.effective_proxy
         self._downloader = ReferenceDownloader(service.config.max_reference_bytes, proxy=self._proxy)
-        self.flow = ImagineFlow(service, self._downloader)
+        self.flow = ImagineFlow(service, self._downloader, cancel_after=settings.discord_cancel_after_seconds)
         self._guild_ready_timeout = guild_ready_timeout
         self._ready_timeout = ready_timeout
         self._grace = shutdown_grace_seconds

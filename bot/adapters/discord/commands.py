@@ -9,7 +9,7 @@ from discord import app_commands
 
 from bot.adapters.discord.flow import ImagineFlow
 from bot.core.models import PromptOptions
-from bot.core.parsing import MAX_SEED
+from bot.core.parsing import MAX_COUNT, MAX_SEED
 from bot.i18n import translate
 
 CONTEXT_MENU_NAME = "Imagine from this image"
@@ -33,6 +33,13 @@ RATIO_CHOICES = [
 ]
 
 Seed = app_commands.Range[int, 0, MAX_SEED]
+#: the core refuses more than MAX_IMAGES_PER_REQUEST with a sentence naming the cap
+Count = app_commands.Range[int, 1, MAX_COUNT]
+
+
+def model_choices(flow: ImagineFlow) -> list[app_commands.Choice[str]]:
+    """The operator's models (``FLUX_MODELS``) by alias, the default first; Discord shows at most 25."""
+    return [app_commands.Choice(name=alias, value=alias) for alias in flow.model_aliases[:25]]
 
 
 class PromptModal(discord.ui.Modal):
@@ -65,8 +72,10 @@ def register_commands(tree: app_commands.CommandTree[Any], flow: ImagineFlow) ->
         image1="Reference image", image2="Reference image", image3="Reference image", image4="Reference image",
         seed="Seed, to repeat an image (0 to 4294967295)",
         raw="Use the prompt exactly as written (skip optimisation)",
+        model="Which model draws it (the default is the bot's own choice)",
+        n="How many images at once (each counts against your limits)",
     )  # fmt: skip
-    @app_commands.choices(ratio=RATIO_CHOICES)
+    @app_commands.choices(ratio=RATIO_CHOICES, model=model_choices(flow))
     async def imagine(
         interaction: discord.Interaction[Any],
         prompt: str,
@@ -77,9 +86,12 @@ def register_commands(tree: app_commands.CommandTree[Any], flow: ImagineFlow) ->
         image4: discord.Attachment | None = None,
         seed: Seed | None = None,
         raw: bool = False,
+        model: str | None = None,
+        n: Count | None = None,
     ) -> None:
         images = [image for image in (image1, image2, image3, image4) if image is not None]
-        await flow.imagine(interaction, prompt, PromptOptions(ratio=ratio, seed=seed, raw=raw), images)
+        options = PromptOptions(ratio=ratio, seed=seed, raw=raw, model=model, count=n)
+        await flow.imagine(interaction, prompt, options, images)
 
     @tree.command(name="quota", description="How many images you have left today")
     async def quota(interaction: discord.Interaction[Any]) -> None:

@@ -6,25 +6,32 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import discord
 
 from bot.adapters.discord.attachments import ReferenceDownloader, check_attachments, images_in_message
 from bot.adapters.discord.replies import accounts_text, error_text
-from bot.adapters.discord.responses import PrivateThinking, PublicThinking, ThinkingResponse
+from bot.adapters.discord.responses import (
+    CANCEL_AFTER_SECONDS,
+    PrivateThinking,
+    PublicThinking,
+    ThinkingResponse,
+)
+from bot.adapters.discord.views import VARY_PREFIX
 from bot.core.inflight import InFlight
 from bot.core.models import GenerationRequest, GenerationResult, PromptOptions, UserRef
 from bot.core.parsing import parse_prompt
-from bot.core.service import ImageService, ProgressCallback
-from bot.errors import ImagineError, NotPermitted
+from bot.core.service import ImageService, ProgressCallback, new_request_id
+from bot.errors import Cancelled, ImagineError, InvalidReference, NotPermitted
 from bot.i18n import translate
-from bot.i18n.texts import quota_text
+from bot.i18n.texts import model_caps_text, quota_text
 
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[Any]
-Produce = Callable[[ProgressCallback], Awaitable[GenerationResult]]
+Produce = Callable[[ProgressCallback], Awaitable[list[GenerationResult]]]
 ShowModal = Callable[[Interaction, list[discord.Attachment], str], Awaitable[None]]
 
 
@@ -52,10 +59,22 @@ async def send_ephemeral(interaction: Interaction, text: str) -> None:
 class ImagineFlow:
     """What the commands, the modal and the re-roll button do; keeps track of work in flight for shutdown."""
 
-    def __init__(self, service: ImageService, downloader: ReferenceDownloader) -> None:
+    def __init__(
+        self,
+        service: ImageService,
+        downloader: ReferenceDownloader,
+        *,
+        cancel_after: float = CANCEL_AFTER_SECONDS,
+    ) -> None:
         self._service = service
         self._downloader = downloader
+        self._cancel_after = cancel_after
         self._in_flight = InFlight()
+
+    @property
+    def model_aliases(self) -> list[str]:
+        """The names users may pick a model by, the default first."""
+        return [choice.alias for choice in self._service.models.choices]
 
     async def imagine(
         self,
@@ -70,28 +89,30 @@ class ImagineFlow:
             # Checked before deferring so these errors are a private reply, with no public "thinking" first.
             self._service.access.check(user)
             check_attachments(attachments, self._downloader.max_bytes)
-            parse_prompt(text, options)
+            self._service.models.resolve(
+                parse_prompt(text, options).model
+            )  # an unknown model lists the choices
+            request = GenerationRequest(user=user, text=text, options=options, request_id=new_request_id())
+            count = self._service.images_asked(request)  # over MAX_IMAGES_PER_REQUEST: refused right here
         except ImagineError as error:
             await send_ephemeral(interaction, error_text(error, user.locale))
             return
 
-        async def produce(progress: ProgressCallback) -> GenerationResult:
-            # Admitted (limits, queue room) before anything is downloaded. The request is built inline, with no
-            # local name: once the core has shrunk the photos, nothing here keeps the originals alive.
-            async with self._service.admission(user) as admission:
-                return await self._service.generate(
-                    GenerationRequest(
-                        user=user,
-                        text=text,
-                        references=await self._downloader.fetch_all(attachments),
-                        options=options,
-                    ),
+        async def produce(progress: ProgressCallback) -> list[GenerationResult]:
+            # Admitted (limits for all the images, queue room) before anything is downloaded. The references
+            # are passed inline: once the core has shrunk the photos, nothing here keeps the originals alive.
+            async with self._service.admission(user, count=count) as admission:
+                return await self._service.generate_all(
+                    replace(request, references=await self._downloader.fetch_all(attachments)),
                     progress,
                     admission=admission,
                 )
 
         if await _defer(interaction, ephemeral=False):
-            await self._run(PublicThinking(interaction, user.locale), produce)
+            await self._run(
+                PublicThinking(interaction, user.locale, request.request_id, cancel_after=self._cancel_after),
+                produce,
+            )
 
     async def imagine_from_message(
         self, interaction: Interaction, message: discord.Message, show_modal: ShowModal
@@ -109,11 +130,51 @@ class ImagineFlow:
     async def reroll(self, interaction: Interaction, job_id: str) -> None:
         """🔁: the same job with a new seed, for the requester or an admin."""
         user = user_ref(interaction)
+        request_id = new_request_id()
+
+        async def produce(progress: ProgressCallback) -> list[GenerationResult]:
+            return [await self._service.reroll(job_id, user, progress, request_id)]
+
         if await _defer(interaction, ephemeral=True):
             await self._run(
-                PrivateThinking(interaction, user.locale),
-                lambda progress: self._service.reroll(job_id, user, progress),
+                PrivateThinking(interaction, user.locale, request_id, cancel_after=self._cancel_after),
+                produce,
             )
+
+    async def vary(self, interaction: Interaction, job_id: str) -> None:
+        """🎨: the image under the pressed button as the reference, same prompt, new seed (requester or admin)."""
+        user = user_ref(interaction)
+        request_id = new_request_id()
+        message = interaction.message
+
+        async def fetch() -> bytes:
+            attachment = _attachment_of(message, job_id)
+            if attachment is None:
+                raise InvalidReference("The image is no longer available.", code="download_failed")
+            return await self._downloader.fetch(attachment)
+
+        async def produce(progress: ProgressCallback) -> list[GenerationResult]:
+            return [await self._service.vary(job_id, user, fetch, progress, request_id)]
+
+        if await _defer(interaction, ephemeral=True):
+            await self._run(
+                PrivateThinking(interaction, user.locale, request_id, "vary.refused", self._cancel_after),
+                produce,
+            )
+
+    async def cancel(self, interaction: Interaction, request_id: str) -> None:
+        """❌ on a "thinking" reply: the request ends as "cancelled" (its own reply says so)."""
+        user = user_ref(interaction)
+        try:
+            cancelled = self._service.cancel(request_id, user)
+        except NotPermitted:
+            await send_ephemeral(interaction, translate("cancel.refused", user.locale))
+            return
+        if not cancelled:
+            await send_ephemeral(interaction, translate("cancel.too_late", user.locale))
+            return
+        with contextlib.suppress(discord.HTTPException):  # the click only needs acknowledging
+            await interaction.response.defer()
 
     async def quota(self, interaction: Interaction) -> None:
         """``/quota``: today's usage, privately."""
@@ -130,7 +191,9 @@ class ImagineFlow:
         await self._in_flight.drain(grace_seconds)
 
     async def _quota_text(self, user: UserRef) -> str:
-        return quota_text(await self._service.quota(user), user.locale)
+        text = quota_text(await self._service.quota(user), user.locale)
+        caps = model_caps_text(await self._service.models_left_today(), user.locale)
+        return f"{text}\n{caps}" if caps else text
 
     async def _accounts_text(self, user: UserRef) -> str:
         try:
@@ -164,12 +227,18 @@ class ImagineFlow:
 
     async def _deliver(self, response: ThinkingResponse, produce: Produce) -> None:
         try:
-            result = await produce(response.progress)
             try:
-                await response.deliver(result)
+                results = await produce(response.progress)
+            finally:
+                await response.settle()
+            try:
+                await response.deliver(results)
             except Exception:
-                await self._service.refund_undelivered(result)  # made, but the user never got it
+                for result in results:  # made, but the user never got them
+                    await self._service.refund_undelivered(result)
                 raise
+        except Cancelled as error:
+            await response.cancelled(error_text(error, response.locale))
         except ImagineError as error:
             await response.fail(self._error_sentence(error, response.locale, response))
         except asyncio.CancelledError:
@@ -185,7 +254,7 @@ class ImagineFlow:
     @staticmethod
     def _error_sentence(error: ImagineError, locale: str, response: ThinkingResponse) -> str:
         if isinstance(error, NotPermitted) and isinstance(response, PrivateThinking):
-            return translate("reroll.refused", locale)
+            return translate(response.refused_key, locale)
         return error_text(error, locale)
 
 
@@ -197,3 +266,20 @@ async def _defer(interaction: Interaction, *, ephemeral: bool) -> bool:
         log.warning("could not defer interaction %s (expired or already answered)", interaction.id)
         return False
     return True
+
+
+def _attachment_of(message: discord.Message | None, job_id: str) -> discord.Attachment | None:
+    """The attachment shown for ``job_id``: its 🎨 button's place among the message's 🎨 buttons."""
+    if message is None:
+        return None
+    vary_ids = [
+        child.custom_id
+        for row in message.components
+        if isinstance(row, discord.ActionRow)
+        for child in row.children
+        if isinstance(child, discord.Button) and (child.custom_id or "").startswith(VARY_PREFIX)
+    ]
+    wanted = VARY_PREFIX + job_id
+    if wanted not in vary_ids or vary_ids.index(wanted) >= len(message.attachments):
+        return None
+    return message.attachments[vary_ids.index(wanted)]

@@ -114,4 +114,36 @@ MIGRATIONS: tuple[LiteralString, ...] = (
         ADD COLUMN recheck_at DOUBLE PRECISION,
         ADD COLUMN probe_until DOUBLE PRECISION;
     """,
+    # 4: "the last minute" is (now - 60 s, now + 60 s]: events stamped more than a minute ahead (the clock was
+    # stepped back since) no longer count as recent for as long as the step; the slack keeps counting the events
+    # of a replica whose clock is slightly ahead, so limits stay exact across replicas
+    """
+    CREATE OR REPLACE FUNCTION try_consume_usage(
+        p_user TEXT, p_now DOUBLE PRECISION, p_day TEXT, p_per_minute BIGINT, p_per_day BIGINT, p_count INTEGER
+    ) RETURNS BIGINT[] LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        new_ids BIGINT[];
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('usage:' || p_user, 0));
+        IF p_per_minute IS NOT NULL AND (
+            SELECT count(*) FROM usage_events
+            WHERE user_key = p_user AND created_at > p_now - 60 AND created_at <= p_now + 60
+        ) + p_count > p_per_minute THEN
+            RETURN NULL;
+        END IF;
+        IF p_per_day IS NOT NULL AND (
+            SELECT count(*) FROM usage_events WHERE user_key = p_user AND day = p_day
+        ) + p_count > p_per_day THEN
+            RETURN NULL;
+        END IF;
+        WITH added AS (
+            INSERT INTO usage_events (user_key, created_at, day)
+            SELECT p_user, p_now, p_day FROM generate_series(1, p_count)
+            RETURNING id
+        )
+        SELECT array_agg(id ORDER BY id) INTO new_ids FROM added;
+        RETURN new_ids;
+    END
+    $$;
+    """,
 )

@@ -41,12 +41,12 @@ class PostgresUsageLedger:
         row = await self._db.fetch_one(
             """
             SELECT
-              count(*) FILTER (WHERE created_at > %(minute_ago)s),
+              count(*) FILTER (WHERE created_at > %(minute_ago)s AND created_at <= %(ahead)s),
               count(*) FILTER (WHERE day = %(day)s),
-              min(created_at) FILTER (WHERE created_at > %(minute_ago)s)
+              min(created_at) FILTER (WHERE created_at > %(minute_ago)s AND created_at <= %(ahead)s)
             FROM usage_events WHERE user_key = %(user)s AND (day = %(day)s OR created_at > %(minute_ago)s)
             """,
-            {"user": user_key, "minute_ago": now - 60.0, "day": day},
+            {"user": user_key, "minute_ago": now - 60.0, "ahead": now + 60.0, "day": day},
         )
         if row is None:  # an aggregate SELECT always yields a row; this keeps mypy honest
             return UsageCounts(0, 0, None)

@@ -9,11 +9,15 @@ from bot.storage.sqlite.database import SqliteDatabase
 _UNLIMITED = 1 << 62
 
 # ``count`` rows or none: one statement, so the limit check and all the inserts are one atomic step.
+# "The last minute" is (now - 60 s, now + 60 s]: events stamped more than a minute ahead (the clock was stepped
+# back since) would otherwise count as recent for as long as the step, locking the user out for an hour after a
+# one-hour step; the minute of slack keeps counting events of a process whose clock is slightly ahead.
 _CONSUME = """
 WITH RECURSIVE unit(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM unit WHERE n < :count)
 INSERT INTO usage_events (user_key, created_at, day)
 SELECT :user, :now, :day FROM unit
-WHERE (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND created_at > :minute_ago) + :count
+WHERE (SELECT COUNT(*) FROM usage_events
+       WHERE user_key = :user AND created_at > :minute_ago AND created_at <= :ahead) + :count
         <= :per_minute
   AND (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND day = :day) + :count <= :per_day
 RETURNING id
@@ -45,6 +49,7 @@ class SqliteUsageLedger:
             "now": now,
             "day": day,
             "minute_ago": now - 60.0,
+            "ahead": now + 60.0,
             "per_minute": _UNLIMITED if per_minute is None else per_minute,
             "per_day": _UNLIMITED if per_day is None else per_day,
         }
@@ -62,11 +67,13 @@ class SqliteUsageLedger:
         row = await self._db.fetch_one(
             """
             SELECT
-              (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND created_at > :minute_ago),
+              (SELECT COUNT(*) FROM usage_events
+               WHERE user_key = :user AND created_at > :minute_ago AND created_at <= :ahead),
               (SELECT COUNT(*) FROM usage_events WHERE user_key = :user AND day = :day),
-              (SELECT MIN(created_at) FROM usage_events WHERE user_key = :user AND created_at > :minute_ago)
+              (SELECT MIN(created_at) FROM usage_events
+               WHERE user_key = :user AND created_at > :minute_ago AND created_at <= :ahead)
             """,
-            {"user": user_key, "minute_ago": now - 60.0, "day": day},
+            {"user": user_key, "minute_ago": now - 60.0, "ahead": now + 60.0, "day": day},
         )
         if row is None:  # an aggregate SELECT always yields a row; this keeps mypy honest
             return UsageCounts(0, 0, None)

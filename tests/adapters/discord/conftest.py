@@ -138,6 +138,8 @@ def start_bot(dc: FakeDiscord, workers: FakeWorkersAI, tmp_path: Path) -> BotFac
             "DISCORD_BOT_TOKEN": dc.token,
             "ADMIN_IDS": ADMIN_ID,
             "RATE_LIMIT_PER_MINUTE": "0",
+            # the ❌ status edit only for requests waiting in line, unless a test asks for it on running ones
+            "DISCORD_CANCEL_AFTER_SECONDS": "60",
         } | env
         settings = load_settings(None, environ)
         async with httpx.AsyncClient(timeout=30, trust_env=False) as http:

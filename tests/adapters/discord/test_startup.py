@@ -43,7 +43,11 @@ async def test_commands_are_registered_globally_with_their_options(bot: Bot, dc:
         ("image4", ATTACHMENT, False),
         ("seed", INTEGER, False),
         ("raw", BOOLEAN, False),
+        ("model", STRING, False),
+        ("n", INTEGER, False),
     ]
+    assert [choice["value"] for choice in options["model"]["choices"]] == ["flux-2-klein-4b"]
+    assert (options["n"]["min_value"], options["n"]["max_value"]) == (1, 10)
     ratios = [choice["value"] for choice in options["ratio"]["choices"]]
     assert {"1:1", "1:2", "3:2", "3:4", "16:9", "9:16"} <= set(ratios)
     assert {"2:3", "4:3", "21:9"} <= set(ratios)

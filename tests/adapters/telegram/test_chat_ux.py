@@ -15,7 +15,7 @@ from tests.adapters.telegram.conftest import (
     running,
 )
 from tests.fakes.telegram_api import ApiCall, FakeTelegramBotAPI
-from tests.fakes.telegram_objects import ALICE, BOB, TgUser
+from tests.fakes.telegram_objects import ALICE, BOB, TgChat, TgUser
 from tests.fakes.workers_ai import FakeWorkersAI, ok
 
 CAROL = TgUser(id=1003, first_name="Carol", username="carol", language_code="en")
@@ -195,3 +195,55 @@ async def test_n_over_the_cap_is_refused_before_any_call(
         (refusal,) = await tg.wait_for("sendMessage")
     assert refusal.params["text"] == "At most 4 images per request; you asked for 5."
     assert workers.calls == []
+
+
+# ---- findings 13 and 15 ---------------------------------------------------------------------------
+
+
+async def test_anonymous_admins_of_two_groups_are_two_requesters_and_an_admin_may_use_the_buttons(
+    make_settings: SettingsFactory, tg: FakeTelegramBotAPI, workers: FakeWorkersAI
+) -> None:
+    group_a = TgChat.group("Group A", chat_id=-1001000000001)
+    group_b = TgChat.group("Group B", chat_id=-1001000000002)
+    tg.chat_owners[group_a.id] = {ALICE.id}
+    async with running(make_settings(RATE_LIMIT_PER_DAY="1"), tg, workers) as bot:
+        tg.send_as_chat("/imagine a lighthouse", group_a)
+        (photo_a,) = await tg.wait_for("sendPhoto")
+        tg.send_as_chat("/imagine a harbour", group_b)  # group B's first image of the day
+        await tg.wait_for("sendPhoto", count=2)
+        assert (await bot.app.service.quota(UserRef("telegram", str(group_a.id)))).used_today == 1
+        assert (await bot.app.service.quota(UserRef("telegram", str(group_b.id)))).used_today == 1
+
+        tg.press_button(photo_a.result, button_of(photo_a, "v:"), user=BOB)  # not an admin of group A
+        (refused,) = await tg.wait_for("answerCallbackQuery")
+        tg.press_button(photo_a.result, button_of(photo_a, "v:"), user=ALICE)  # group A's owner
+        (_, limit) = await tg.wait_for("answerCallbackQuery", count=2)
+    assert refused.params["show_alert"] is True and "variieren" in refused.params["text"]
+    # Alice acts for group A, so group A's limit applies (its one image is used): proof she was let in as its owner
+    assert limit.params["text"].startswith("You've used all 1 images for today")
+    assert len(workers.calls) == 2
+
+
+async def test_accounts_is_not_answered_in_a_group_even_for_an_admin(
+    make_settings: SettingsFactory, tg: FakeTelegramBotAPI, workers: FakeWorkersAI
+) -> None:
+    group = TgChat.group()
+    async with running(make_settings(ADMIN_IDS=f"telegram:{ALICE.id}"), tg, workers):
+        tg.send_text("/accounts", chat=group)
+        (in_group,) = await tg.wait_for("sendMessage")
+        tg.send_text("/accounts")
+        _, in_private = await tg.wait_for("sendMessage", count=2)
+    assert in_group.params["text"] == "In groups /accounts is not answered: send it to me in a private chat."
+    assert in_private.params["text"].startswith("Accounts (today, UTC):")
+
+
+async def test_the_original_button_only_sends_the_job_of_the_pressed_message(bot: Any) -> None:
+    group = TgChat.group()
+    bot.tg.send_text("/imagine alice's secret", chat=group)
+    (alice_photo,) = await bot.tg.wait_for("sendPhoto")
+    bot.tg.send_text("/imagine bob's picture", user=BOB, chat=group)
+    _, bob_photo = await bot.tg.wait_for("sendPhoto", count=2)
+    bot.tg.forge_button(bob_photo.result, button_of(alice_photo, "o:"), user=BOB)
+    (answer,) = await bot.tg.wait_for("answerCallbackQuery")
+    assert answer.params["text"] == "Dieses Bild kann nicht mehr neu erzeugt werden."
+    assert bot.tg.calls_of("sendDocument") == []

@@ -29,7 +29,6 @@ _SCRIPT_KEYS = (
     "web.history.no_image",
     "web.steps.placeholder",
     "web.accounts.neurons",
-    "web.signin.invalid",
     "web.error.network",
     "web.error.session",
 )

@@ -83,7 +83,7 @@ $("signin-form").addEventListener("submit", async (event) => {
     });
     input.value = ""; // the key is not kept anywhere in the page
     if (response.ok) signedIn(await response.json());
-    else signedOut(response.status === 401 ? t("web.signin.invalid") : await errorText(response));
+    else signedOut(await errorText(response)); // the server's sentence: a wrong key, or no keys at all
   } catch (e) {
     signedOut(t("web.error.network"));
   } finally {
