@@ -150,7 +150,7 @@ async def run(config: Config, cluster: PostgresCluster | None = None) -> list[Ro
                     f"learning burst: {config.herd} simultaneous first requests, {config.spent} of "
                     f"{config.accounts} accounts spent, {case}",
                     f"{calls} upstream calls ({calls - config.herd} refused, {config.herd} images)",
-                    f"floor: {floor} ({config.spent} refused + {config.herd} images); 71-77 before single-flight",
+                    f"floor: {floor} ({config.spent} refused + {config.herd} images); before single-flight: 71-77 (1 process), 97-99 (3 replicas)",
                     "each spent account is called once for the whole deployment",
                     {"calls": float(calls), "floor": float(floor)},
                 )
