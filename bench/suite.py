@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bench import failover, limiter, limiter_pg, memory, overhead, scaling, telegram
+from bench import failover, http_api, limiter, limiter_pg, memory, overhead, scaling, telegram
 from bench.common import Row
 
 Runner = Callable[[bool], Awaitable[list[Row]]]
@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, Runner] = {
     "overhead": lambda quick: overhead.run(overhead.QUICK if quick else overhead.FULL),
     # benchmark 1's Telegram rows, separately selectable (the slowest part: Telegram's flood limit paces it)
     "telegram": lambda quick: telegram.run(telegram.QUICK if quick else telegram.FULL),
+    "http": lambda quick: http_api.run(http_api.QUICK if quick else http_api.FULL),
     "scaling": lambda quick: scaling.run(scaling.QUICK if quick else scaling.FULL),
     "failover": lambda quick: failover.run(failover.QUICK if quick else failover.FULL),
     "limiter": lambda quick: limiter.run(limiter.QUICK if quick else limiter.FULL),

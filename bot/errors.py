@@ -66,10 +66,21 @@ class LimitReached(ImagineError):
     key = "error.limit_reached"
 
     def __init__(
-        self, *, scope: str, limit: int, retry_after: float, resets_at: datetime, model: str = ""
+        self,
+        *,
+        scope: str,
+        limit: int,
+        retry_after: float,
+        resets_at: datetime,
+        model: str = "",
+        left: int = 0,
+        requested: int = 1,
     ) -> None:
         super().__init__(f"{scope} limit of {limit} reached; retry in {retry_after:.0f}s")
-        #: ``minute``, ``day``, or ``model`` (the bot-wide daily cap of one model, named in ``model``)
+        #: for ``day_short``: images still left today, and how many the request asked for
+        self.left = left
+        self.requested = requested
+        #: ``minute``, ``day``, ``day_short`` (fewer left than --n asked for) or ``model`` (a model's bot-wide cap)
         self.scope = scope
         self.model = model
         self.limit = limit

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from bench import failover, limiter, limiter_pg, memory, overhead, scaling, telegram
+from bench import failover, http_api, limiter, limiter_pg, memory, overhead, scaling, telegram
 from bench.__main__ import parse_args, render
 from bench.common import Row, percentile
 from bench.pg_cluster import PostgresCluster
@@ -111,5 +111,18 @@ def test_table_and_arguments() -> None:
         "limiter",
         "limiter-pg",
         "memory",
+        "http",
     }
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0
+
+
+async def test_http_bench_times_the_api_against_a_bare_route_and_the_first_progress_chunk() -> None:
+    config = replace(
+        http_api.QUICK, latencies=(0.0, 0.02), concurrencies=(1, 2), samples=4, warmup=1, stream_samples=2
+    )
+    rows = await http_api.run(config)
+    well_formed(rows, http_api.NAME)
+    assert len(rows) == len(config.latencies) * len(config.concurrencies) + 1  # one stream row, for L > 0
+    for row in rows[:-1]:
+        assert row.metrics["n"] >= 1 and row.metrics["p99"] >= row.metrics["p50"] and row.metrics["ratio"] > 0
+    assert rows[-1].metrics["n"] == 2

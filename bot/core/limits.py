@@ -165,8 +165,15 @@ class RateLimiter:
         counts = await self._ledger.counts(user_key, now=now, day=day)
         if self._per_day is not None and counts.today + count > self._per_day:
             reset = next_utc_midnight(now)
+            left = max(0, self._per_day - counts.today)
             return LimitReached(
-                scope="day", limit=self._per_day, retry_after=reset - now, resets_at=as_datetime(reset)
+                # some left, but fewer than asked for (--n): "day_short" says how many, not "all used"
+                scope="day" if left == 0 else "day_short",
+                limit=self._per_day,
+                retry_after=reset - now,
+                resets_at=as_datetime(reset),
+                left=left,
+                requested=count,
             )
         oldest = counts.oldest_in_minute if counts.oldest_in_minute is not None else now
         # an event "in the future" (the clock was stepped back) makes the user wait no longer than a minute

@@ -106,7 +106,14 @@ def describe_error(error: ImagineError, locale: str | None = "en", *, now: datet
         wait = format_wait(error.retry_after, locale)
         key = f"error.limit_reached.{error.scope}"
         return translate(
-            key, locale, wait=wait, limit=error.limit, reset=format_time(error.resets_at), model=error.model
+            key,
+            locale,
+            wait=wait,
+            limit=error.limit,
+            reset=format_time(error.resets_at),
+            model=error.model,
+            left=error.left,
+            count=error.requested,
         )
     if isinstance(error, AllAccountsUnavailable):
         if error.retry_at is None:

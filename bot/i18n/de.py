@@ -142,4 +142,5 @@ MESSAGES: dict[str, str] = {
     "album.buttons": "Knöpfe für die Bilder oben, nach Nummer: 🔁 neu erzeugen, 🎨 variieren, 📄 Original.",
     "invalid.unknown_model": "Es gibt kein Modell namens '{model}'; wähle eines von: {choices}.",
     "invalid.too_many_images": "Höchstens {limit} Bilder pro Anfrage; du hast {count} verlangt.",
+    "error.limit_reached.day_short": "Du hast heute noch {left} von {limit} Bildern, weniger als die {count}, die du verlangt hast. Verlange weniger oder warte bis {reset} (in {wait}).",
 }

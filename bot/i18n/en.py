@@ -106,4 +106,5 @@ MESSAGES: dict[str, str] = {
     "quota.model_left": "{model}: {left} of {cap} images left today for the whole bot.",
     "accounts.private_only": "In groups /accounts is not answered: send it to me in a private chat.",
     "album.buttons": "Buttons for the images above, by number: 🔁 re-roll, 🎨 vary, 📄 original.",
+    "error.limit_reached.day_short": "You have {left} of your {limit} images left today, fewer than the {count} you asked for. Ask for fewer, or wait until {reset} ({wait} from now).",
 }

@@ -129,4 +129,5 @@ MESSAGES: dict[str, str] = {
     "album.buttons": "Botones para las imágenes de arriba, por número: 🔁 regenerar, 🎨 variar, 📄 original.",
     "invalid.unknown_model": "No hay ningún modelo llamado '{model}'; elige uno de: {choices}.",
     "invalid.too_many_images": "Como mucho {limit} imágenes por petición; has pedido {count}.",
+    "error.limit_reached.day_short": "Te quedan {left} de tus {limit} imágenes de hoy, menos que las {count} que has pedido. Pide menos o espera hasta las {reset} (dentro de {wait}).",
 }

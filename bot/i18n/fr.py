@@ -141,4 +141,5 @@ MESSAGES: dict[str, str] = {
     "album.buttons": "Boutons pour les images ci-dessus, par numéro : 🔁 relancer, 🎨 varier, 📄 original.",
     "invalid.unknown_model": "Il n'existe pas de modèle appelé '{model}' ; choisis parmi : {choices}.",
     "invalid.too_many_images": "Au plus {limit} images par demande ; tu en as demandé {count}.",
+    "error.limit_reached.day_short": "Il te reste {left} images sur {limit} aujourd'hui, moins que les {count} demandées. Demandes-en moins, ou attends {reset} (dans {wait}).",
 }

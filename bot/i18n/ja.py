@@ -131,4 +131,5 @@ MESSAGES: dict[str, str] = {
     "album.buttons": "上の画像のボタン（番号順）: 🔁 再生成、🎨 バリエーション、📄 オリジナル。",
     "invalid.unknown_model": "'{model}' というモデルはありません。次から選んでください: {choices}。",
     "invalid.too_many_images": "1 回のリクエストは最大 {limit} 枚です。{count} 枚が指定されました。",
+    "error.limit_reached.day_short": "今日の残りは {limit} 枚中 {left} 枚で、指定の {count} 枚に足りません。枚数を減らすか、{reset}（{wait}後）までお待ちください。",
 }

@@ -128,4 +128,5 @@ MESSAGES: dict[str, str] = {
     "album.buttons": "Кнопки для изображений выше, по номерам: 🔁 заново, 🎨 вариация, 📄 оригинал.",
     "invalid.unknown_model": "Модели '{model}' нет; выберите одну из: {choices}.",
     "invalid.too_many_images": "Не больше {limit} изображений за запрос; вы попросили {count}.",
+    "error.limit_reached.day_short": "Сегодня у вас осталось {left} из {limit} изображений — меньше, чем запрошенные {count}. Попросите меньше или подождите до {reset} (через {wait}).",
 }

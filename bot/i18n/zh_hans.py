@@ -117,4 +117,5 @@ MESSAGES: dict[str, str] = {
     "album.buttons": "上方图片的按钮（按编号）：🔁 重新生成，🎨 变体，📄 原图。",
     "invalid.unknown_model": "没有名为 '{model}' 的模型；请从以下选择：{choices}。",
     "invalid.too_many_images": "每个请求最多 {limit} 张图片；你要求了 {count} 张。",
+    "error.limit_reached.day_short": "你今天的 {limit} 张额度还剩 {left} 张，少于你要求的 {count} 张。请减少数量，或等到 {reset}（{wait} 后）。",
 }

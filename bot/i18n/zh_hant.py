@@ -117,4 +117,5 @@ MESSAGES: dict[str, str] = {
     "album.buttons": "上方圖片的按鈕（依編號）：🔁 重新產生，🎨 變體，📄 原圖。",
     "invalid.unknown_model": "沒有名為 '{model}' 的模型；請從以下選擇：{choices}。",
     "invalid.too_many_images": "每個請求最多 {limit} 張圖片；你要求了 {count} 張。",
+    "error.limit_reached.day_short": "你今天的 {limit} 張額度還剩 {left} 張，少於你要求的 {count} 張。請減少數量，或等到 {reset}（{wait} 後）。",
 }

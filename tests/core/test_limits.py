@@ -81,7 +81,8 @@ async def test_a_count_is_admitted_all_or_none_and_concurrent_counts_never_overs
     assert sorted(granted, reverse=True)[:3] == [4, 4, 0] and sum(granted) == 8
     with pytest.raises(LimitReached) as caught:
         await limits.acquire("u", count=3)  # 8 used: 3 more would be 11
-    assert caught.value.scope == "day"
+    # not "all used": two are left, fewer than asked for
+    assert (caught.value.scope, caught.value.left, caught.value.requested) == ("day_short", 2, 3)
     two = await limits.acquire("u", count=2)
     assert len(two.split()) == 2
     await limits.refund(two.split()[0])

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.workers_ai import CONTENT_FILTER
+from tests.fakes.workers_ai import CONTENT_FILTER, SPENT, Behaviour
 from tests.web.conftest import CF_TOKEN, KEYS, LiveApp, serving
 
 
@@ -178,7 +178,7 @@ def test_a_refused_prompt_ends_the_stream_with_the_chats_sentence(
     live: LiveApp, client: httpx.Client
 ) -> None:
     csrf = signed_in(client)
-    live.call(_script_content_filter(live))
+    live.call(_script(live, CONTENT_FILTER))
     stream = client.post(
         "/web/api/generate",
         data={"prompt": "something the filter dislikes", "raw": "1"},
@@ -191,9 +191,11 @@ def test_a_refused_prompt_ends_the_stream_with_the_chats_sentence(
     assert "Traceback" not in stream.text and CF_TOKEN not in stream.text
 
 
-def _script_content_filter(live: LiveApp) -> Callable[[], Coroutine[Any, Any, None]]:
+def _script(live: LiveApp, behaviour: Behaviour) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Script the fake's next answer, on the app's loop where the fake lives."""
+
     async def script() -> None:
-        live.workers.script("acc1", CONTENT_FILTER)
+        live.workers.script("acc1", behaviour)
 
     return script
 
@@ -207,3 +209,18 @@ def test_without_any_key_configured_the_page_says_nobody_can_sign_in(tmp_path: P
     assert refused.json()["error"]["message"] == (
         "This server has no API keys yet, so nobody can sign in. The operator sets API_KEYS."
     )
+
+
+def test_an_admin_sees_a_spent_account_and_until_when(tmp_path: Path) -> None:
+    with serving(tmp_path) as spent, httpx.Client(base_url=spent.base_url, timeout=30) as admin:
+        spent.call(_script(spent, SPENT))
+        csrf = signed_in(admin, "admin")
+        stream = admin.post(
+            "/web/api/generate", data={"prompt": "a cat", "raw": "1"}, headers={"X-CSRF-Token": csrf}
+        )
+        [error] = [event for event in events(stream.text) if event["type"] == "error"]
+        assert "used up its image allowance" in str(error["message"])
+        [account] = admin.get("/web/api/accounts").json()["accounts"]
+    assert account["state"] == "spent"
+    assert account["state_text"] == "daily allowance used up"
+    assert account["until_text"] == "until 00:00 UTC"

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from bot.adapters.http import metrics, system
 from bot.adapters.http.auth import ApiCredentials
 from bot.adapters.http.context import HttpContext
 from bot.adapters.http.errors import install_error_handlers
 from bot.adapters.http.middleware import ApiCORS, BodyLimit
+from bot.adapters.http.schemas import ErrorBody
 from bot.core import MAX_REFERENCES
 
 log = logging.getLogger(__name__)
@@ -58,4 +61,40 @@ def create_app(context: HttpContext, *, routers: Iterable[APIRouter] = ()) -> Fa
     if settings.cors_origins:
         app.add_middleware(ApiCORS, origins=settings.cors_origins, prefixes=API_PREFIXES)
     app.add_middleware(BodyLimit, max_bytes=body_limit(settings.max_reference_mb))
+    app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     return app
+
+
+def openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, saying what the server really answers: a request it cannot validate is a 400 in
+    OpenAI's error shape (``install_error_handlers``), never FastAPI's 422."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        routes=app.routes,
+        description=app.description,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in (
+        ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}).items()
+    ):
+        components.setdefault(name, definition)
+    components.setdefault(
+        "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    error = {
+        "description": "Invalid request",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", error)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    app.openapi_schema = schema
+    return schema

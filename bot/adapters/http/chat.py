@@ -63,7 +63,11 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     model: str | None = None
-    messages: list[ChatMessage] = Field(min_length=1)
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        description="The last message with role `user` is the request",
+        json_schema_extra={"contains": {"type": "object", "properties": {"role": {"const": "user"}}}},
+    )
     stream: bool | None = False
     user: str | None = None
 
@@ -210,7 +214,18 @@ class _Completion:
     "/chat/completions",
     response_model=ChatCompletion,
     responses={
-        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        200: {
+            "content": {
+                # each event: data is a chat.completion.chunk as JSON, an error object, or [DONE]
+                "text/event-stream": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"data": {"type": "string"}},
+                        "required": ["data"],
+                    }
+                }
+            }
+        },
         **error_responses(400, 401, 403, 413, 429, 502, 503, 504),
     },
     summary="Create an image through the chat API",

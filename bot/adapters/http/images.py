@@ -100,22 +100,46 @@ class ImagesResponse(BaseModel):
     account_used: int
 
 
+#: what ``parse_size_field`` takes (empty means auto too)
+SIZE_PATTERN = r"^\s*(?:[Aa][Uu][Tt][Oo]|\d{1,5}\s*[xX×*]\s*\d{1,5}|\d{1,3}\s*:\s*\d{1,3})?\s*$"
+_PROMPT_DOC = {"anyOf": [{"type": "string", "pattern": "\\S"}, {"type": "object"}]}
+
+
 def _request_body_doc(*, edits: bool) -> dict[str, Any]:
+    """The request body as documented: JSON or multipart; ``prompt`` required (``input`` is its alias)."""
     schema = ImageRequest.model_json_schema()
+    properties = schema["properties"]
+    properties["prompt"] = {**_PROMPT_DOC, "description": properties["prompt"].get("description", "")}
+    properties["size"] = {
+        "type": "string",
+        "pattern": SIZE_PATTERN,
+        "description": properties["size"]["description"],
+    }
+    properties["images"] = {**properties["images"], "maxItems": MAX_REFERENCES}
+    schema["required"] = ["prompt", "images"] if edits else ["prompt"]
+    if edits:
+        properties["images"]["minItems"] = 1
     multipart: dict[str, Any] = {
         "type": "object",
         "properties": {
-            "prompt": {"type": "string"},
+            "prompt": {"type": "string", "pattern": "\\S"},
             "model": {"type": "string"},
             "n": {"type": "integer", "minimum": 1, "maximum": MAX_IMAGES_PER_REQUEST},
-            "size": {"type": "string"},
+            "size": {"type": "string", "pattern": SIZE_PATTERN},
             "response_format": {"type": "string", "enum": ["b64_json", "url"]},
             "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
-            "image": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "image": {
+                "type": "array",
+                "items": {"type": "string", "format": "binary"},
+                "maxItems": MAX_REFERENCES,
+            },
             "mask": {"type": "string", "format": "binary"},
         },
     }
-    if not edits:
+    multipart["required"] = ["prompt", "image"] if edits else ["prompt"]
+    if edits:
+        multipart["properties"]["image"]["minItems"] = 1
+    else:
         for index in range(MAX_REFERENCES):
             multipart["properties"][f"input_image_{index}"] = {"type": "string", "format": "binary"}
     return {

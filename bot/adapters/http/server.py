@@ -40,6 +40,22 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
+async def serve_embedded(
+    config: uvicorn.Config, sock: socket.socket
+) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """Serve ``config.app`` on ``sock`` in the running loop, leaving signals to the host (``run``, a benchmark);
+    returns once requests are accepted. Stop it with ``server.should_exit = True`` and await the task."""
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="http-server")
+    # uvicorn has no "started" event to wait on, only the flag
+    while not server.started:
+        if task.done():
+            task.result()
+            raise HttpStartError("the HTTP server stopped while starting")
+        await asyncio.sleep(_STARTUP_POLL_SECONDS)
+    return server, task
+
+
 class HttpAdapter:
     """Serves ``app`` on ``HTTP_HOST``:``HTTP_PORT`` (or ``PORT``); started and stopped by ``run``."""
 
@@ -51,19 +67,16 @@ class HttpAdapter:
         self._port = DEFAULT_PORT if port is None else port  # 0: any free port (tests)
         self._settings = settings
         self.app = app
-        self._server: _EmbeddedServer | None = None
+        self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.port: int | None = None
 
     async def start(self) -> None:
         """Bind the port and serve; returns once requests are accepted."""
         try:
-            sock = socket.create_server(
-                (self._host, self._port), family=_family(self._host), reuse_port=False
-            )
+            sock = listen_socket(self._host, self._port)
         except OSError as exc:
             raise HttpStartError(f"cannot listen on {self._host}:{self._port}: {exc.strerror}") from None
-        sock.setblocking(False)
         await self.app.state.context.archive.prune()
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
@@ -75,13 +88,7 @@ class HttpAdapter:
             server_header=False,
             proxy_headers=True,
         )
-        self._server = _EmbeddedServer(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="http-server")
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-                raise HttpStartError("the HTTP server stopped while starting")
-            await asyncio.sleep(_STARTUP_POLL_SECONDS)
+        self._server, self._task = await serve_embedded(config, sock)
         log.info("HTTP API listening on %s:%d", self._host, self.port)
 
     async def stop(self) -> None:
@@ -98,8 +105,24 @@ class HttpAdapter:
         self._server = self._task = None
 
 
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket for uvicorn.
+
+    Made with ``IPPROTO_TCP`` on purpose: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on connections
+    whose socket says it is TCP, and ``socket.create_server`` leaves the protocol 0. Without it every answer
+    written in two parts (headers, body) waits ~40 ms for a delayed ACK (found by ``bench/http_api.py``).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def build_http_adapter(app: App, adapter_states: dict[str, bool]) -> HttpAdapter:

@@ -100,3 +100,24 @@ async def test_metrics_count_images_failures_and_show_the_queue_and_accounts(api
     assert 'imagine_account_images_today{account="#1"} 1.0' in text
     assert "imagine_generation_seconds_bucket" in text
     assert API_KEY not in text and CF_TOKEN not in text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/models"),
+        ("POST", "/v1/images/generations"),
+        ("POST", "/v1/images/edits"),
+        ("POST", "/v1/chat/completions"),
+    ],
+)
+async def test_every_api_route_wants_a_valid_key(api: RunningApi, method: str, path: str) -> None:
+    async with api.client(key=None) as client:
+        missing = await client.request(method, path, json={"prompt": "a cat"})
+        wrong = await client.request(
+            method, path, json={"prompt": "a cat"}, headers={"authorization": "Bearer sk-not-this-one"}
+        )
+    for answer in (missing, wrong):
+        assert answer.status_code == 401
+        assert answer.json()["error"]["code"] == "invalid_api_key"
+    assert api.fake.calls == []

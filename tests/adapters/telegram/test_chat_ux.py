@@ -166,7 +166,7 @@ async def test_n_three_is_one_album_of_three_with_numbered_buttons_counted_as_th
         tg.send_text("/imagine a fox --n 3")  # 3 more do not fit in the 2 left: all or nothing
         _, refusal = await tg.wait_for("sendMessage", count=2)
     assert len(workers.calls) == 4
-    assert refusal.params["text"].startswith("You've used all 5 images for today")
+    assert refusal.params["text"].startswith("You have 1 of your 5 images left today, fewer than the 3")
     seeds = [call.seed for call in workers.calls[:3]]
     assert len(set(seeds)) == 3
 

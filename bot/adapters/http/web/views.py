@@ -9,7 +9,7 @@ from bot.core import MAX_REFERENCES
 from bot.core.models import AccountStatus, ImageSize
 from bot.core.service import ImageService
 from bot.errors import InvalidReference
-from bot.i18n import translate
+from bot.i18n import format_time, translate
 
 RATIO_PRESETS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3")
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
@@ -77,6 +77,9 @@ def account_rows(statuses: Sequence[AccountStatus], locale: str) -> list[dict[st
             "state": status.health.value,
             "state_text": translate(f"accounts.state.{status.health.value}", locale),
             "until": status.until.isoformat() if status.until else None,
+            "until_text": translate("accounts.until", locale, time=format_time(status.until)).strip()
+            if status.until
+            else "",
             "images": status.images_today,
             "neurons": status.neurons_today,
             "note": status.reason,

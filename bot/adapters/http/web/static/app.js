@@ -395,6 +395,11 @@ function historyItem(job) {
     img.alt = job.prompt;
     img.loading = "lazy";
     img.addEventListener("click", () => showResult(job));
+    // expired from the store since the list was drawn: show the placeholder rather than a broken image
+    img.addEventListener("error", () => {
+      job.image_url = null;
+      item.replaceWith(historyItem(job));
+    });
   } else {
     // made in a chat, or expired from the image store: the record (and its re-roll) is still there
     img = document.createElement("div");
@@ -468,7 +473,7 @@ async function loadAccounts() {
     note.className = "account-note";
     const number = new Intl.NumberFormat(document.documentElement.lang);
     note.textContent = t("web.accounts.neurons", { used: number.format(Math.round(account.neurons)), limit: number.format(free) })
-      + (account.note ? ` · ${account.note}` : "");
+      + (account.until_text ? ` · ${account.until_text}` : "") + (account.note ? ` · ${account.note}` : "");
     item.append(head, meter, note);
     return item;
   }));
