@@ -7,13 +7,15 @@ never hangs on a bad file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import io
 import logging
 import os
 import random
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,11 +50,23 @@ def write_lock_held_elsewhere(path: Path) -> Iterator[None]:
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         other.execute("BEGIN IMMEDIATE")
-        other.execute("INSERT INTO usage_events (user_key, created_at, day) VALUES ('other', 0, '2000-01-01')")
+        other.execute(
+            "INSERT INTO usage_events (user_key, created_at, day) VALUES ('other', 0, '2000-01-01')"
+        )
         yield
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+async def eventually(condition: Callable[[], bool | Awaitable[bool]]) -> None:
+    """Until ``condition()`` holds; the bound only turns a hang into a failure."""
+    async with asyncio.timeout(30):
+        while True:
+            holds = condition()
+            if await holds if inspect.isawaitable(holds) else holds:
+                return
+            await asyncio.sleep(0.01)  # polling state that nothing signals
 
 
 def noise_png(side: int = 400) -> bytes:
@@ -108,15 +122,15 @@ async def test_another_process_holding_the_write_lock_stalls_neither_quota_nor_t
             assert isinstance(app.storage, SqliteStorage)
             writer_lock = app.storage.db._lock
             generation = asyncio.create_task(
-                app.service.generate(GenerationRequest(user=USER, text="a lighthouse", references=(noise_png(),)))
+                app.service.generate(
+                    GenerationRequest(user=USER, text="a lighthouse", references=(noise_png(),))
+                )
             )
-            while not fake.calls:  # admitted, and the upstream is working on it
-                await asyncio.sleep(0.01)
+            await eventually(lambda: bool(fake.calls))  # admitted, and the upstream is working on it
             with write_lock_held_elsewhere(path):
                 # our own bookkeeping write now waits for the other process (up to its busy timeout)...
                 quota_writer = asyncio.create_task(app.storage.ledger.refund(10**9))
-                while not writer_lock.locked():
-                    await asyncio.sleep(0.01)
+                await eventually(writer_lock.locked)
                 # ... and a read does not wait behind it
                 quota = await app.service.quota(USER)
                 assert writer_lock.locked(), "the quota read waited for the blocked write"
@@ -134,7 +148,8 @@ async def test_a_full_disk_still_delivers_and_logs_the_real_cause_once(
     tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with FakeWorkersAI() as fake:
-        async with open_app(load_settings(None, environ(fake, tmp_path / "bot.sqlite3")), clock=clock) as app:
+        settings = load_settings(None, environ(fake, tmp_path / "bot.sqlite3"))
+        async with open_app(settings, clock=clock) as app:
             assert isinstance(app.storage, SqliteStorage)
             conn = app.storage.db.conn
             async with conn.execute("PRAGMA page_count") as cursor:
@@ -158,7 +173,9 @@ async def test_a_full_disk_still_delivers_and_logs_the_real_cause_once(
 async def test_the_database_and_its_directory_are_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "data" / "imagine-bot.sqlite3"
     async with SqliteStorage(path) as storage:
-        await storage.ledger.try_consume("telegram:1", now=1.0, day="2026-01-01", per_minute=None, per_day=None)
+        await storage.ledger.try_consume(
+            "telegram:1", now=1.0, day="2026-01-01", per_minute=None, per_day=None
+        )
         modes = {p.name: p.stat().st_mode & 0o777 for p in path.parent.iterdir()}
     assert path.parent.stat().st_mode & 0o777 == 0o700
     assert modes == {name: 0o600 for name in modes} and path.name in modes, modes
@@ -175,15 +192,10 @@ async def test_a_deleted_database_file_is_noticed_and_logged(
 ) -> None:
     path = tmp_path / "bot.sqlite3"
     async with SqliteDatabase(path, watch_every=0.01):
-        path.unlink()
-        for suffix in ("-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-        async def logged() -> None:
-            while not any("was deleted" in r.getMessage() for r in caplog.records):
-                await asyncio.sleep(0.01)
-
-        await asyncio.wait_for(logged(), timeout=30)
+        for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):  # what `rm data/*` does
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_path / name)
+        await eventually(lambda: any("was deleted" in r.getMessage() for r in caplog.records))
     (record,) = [r for r in caplog.records if "was deleted" in r.getMessage()]
     assert record.levelno == logging.ERROR and str(path) in record.getMessage()
 
@@ -192,7 +204,8 @@ async def test_old_jobs_are_pruned_while_the_bot_runs_not_only_at_start(
     tmp_path: Path, clock: ManualClock
 ) -> None:
     async with SqliteStorage(tmp_path / "bot.sqlite3") as storage:
-        async with Housekeeper(storage.jobs, storage.ledger, clock, every=0.01):
+        housekeeper = Housekeeper(storage.jobs, storage.ledger, clock, every=0.01)
+        async with housekeeper:
             old = StoredJob(
                 id="old",
                 user_key="telegram:1",
@@ -211,8 +224,7 @@ async def test_old_jobs_are_pruned_while_the_bot_runs_not_only_at_start(
             )
             await storage.jobs.save(old)  # written after start-up: only a periodic prune removes it
 
-            async def pruned() -> None:
-                while await storage.jobs.get("old") is not None:
-                    await asyncio.sleep(0.01)
+            async def pruned() -> bool:
+                return await storage.jobs.get("old") is None
 
-            await asyncio.wait_for(pruned(), timeout=30)
+            await eventually(pruned)
