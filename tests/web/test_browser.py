@@ -210,6 +210,9 @@ def test_a_new_user_signs_in_generates_rerolls_and_finds_it_all_in_the_history(
     assert overflow <= 0
     assert driver.find_element(By.ID, "generate").is_displayed()
     screenshot(driver, "phone-result")
+    driver.find_element(By.ID, "theme").click()
+    screenshot(driver, "phone-result-dark")
+    driver.find_element(By.ID, "theme").click()
     driver.set_window_size(*DESKTOP)
 
 

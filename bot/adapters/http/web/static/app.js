@@ -149,7 +149,11 @@ function chosenModel() {
 // The model menu shows only when the operator offers more than one (FLUX_MODELS); steps only for models with steps.
 function drawModels() {
   const select = $("model");
-  select.replaceChildren(...state.models.map((m) => new Option(`${m.alias} · ${shortModel(m.name)}`, m.alias)));
+  select.replaceChildren(...state.models.map((m) => {
+    const option = new Option(m.alias, m.alias);
+    option.title = m.name;
+    return option;
+  }));
   show($("model-field"), state.models.length > 1);
   modelChanged();
 }
@@ -423,6 +427,17 @@ function historyItem(job) {
   facts.textContent = `${job.width} × ${job.height} · ${t("result.seed")} ${job.seed} · ${shortModel(job.model)}`;
   facts.title = job.model;
   info.append(prompt, details, facts);
+  if (job.created_at) {
+    const when = document.createElement("time");
+    const date = new Date(job.created_at * 1000);
+    when.dateTime = date.toISOString();
+    when.className = "when";
+    when.textContent = new Intl.DateTimeFormat(document.documentElement.lang, {
+      dateStyle: "medium",
+      timeStyle: "short",
+    }).format(date);
+    info.append(when);
+  }
   const buttons = document.createElement("div");
   buttons.className = "buttons";
   const again = document.createElement("button");
