@@ -10,7 +10,7 @@ import openai
 import pytest
 from PIL import Image
 
-from tests.adapters.http.conftest import API_KEY, ApiFactory, RunningApi
+from tests.adapters.http.conftest import API_KEY, OTHER_KEY, ApiFactory, RunningApi
 from tests.fakes.workers_ai import CONTENT_FILTER
 
 
@@ -132,3 +132,14 @@ async def test_models_lists_the_configured_model_and_the_dall_e_alias(api: Runni
     async with sdk(api) as client:
         ids = [model.id async for model in client.models.list()]
     assert api.app.settings.flux_model in ids and "dall-e-3" in ids
+
+
+async def test_keys_are_users_for_the_allow_list_and_the_admin_list(serve_api: ApiFactory) -> None:
+    async with serve_api(ALLOWED_IDS="api:demo", ADMIN_IDS="api:demo", RATE_LIMIT_PER_DAY="1") as api:
+        async with sdk(api, key=OTHER_KEY) as outsider:
+            with pytest.raises(openai.PermissionDeniedError):
+                await outsider.images.generate(prompt="a cat")
+        async with sdk(api) as admin:  # an admin has no daily limit
+            for _ in range(2):
+                await admin.images.generate(prompt="a cat")
+    assert len(api.fake.calls) == 2
