@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from bench import failover, http_api, limiter, limiter_pg, memory, overhead, scaling, telegram
+from bench import failover, http_api, limiter, limiter_pg, memory, overhead, scaling, telegram, web_history
 from bench.__main__ import parse_args, render
 from bench.common import Row, percentile
 from bench.pg_cluster import PostgresCluster
@@ -112,6 +112,7 @@ def test_table_and_arguments() -> None:
         "limiter-pg",
         "memory",
         "http",
+        "web-history",
     }
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0
 
@@ -126,3 +127,10 @@ async def test_http_bench_times_the_api_against_a_bare_route_and_the_first_progr
     for row in rows[:-1]:
         assert row.metrics["n"] >= 1 and row.metrics["p99"] >= row.metrics["p50"] and row.metrics["ratio"] > 0
     assert rows[-1].metrics["n"] == 2
+
+
+async def test_web_history_finds_the_same_page_with_and_without_its_indexes() -> None:
+    rows = await web_history.run(web_history.Config(jobs=2_000, users=20, queries=4))
+    well_formed(rows, web_history.NAME)
+    [row] = rows
+    assert row.metrics["found"] == row.metrics["found_plain"] >= web_history.PAGE

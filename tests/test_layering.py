@@ -1,4 +1,4 @@
-"""The core never imports a chat platform: adapters translate, the core decides."""
+"""The core never imports a chat platform or the HTTP stack: adapters translate, the core decides."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 PLATFORM_FREE = ["core", "providers", "storage", "i18n", "errors.py", "settings.py"]
-FORBIDDEN = ("telegram", "discord")
+#: chat platforms, and the HTTP side's server stack (the HTTP adapter is a platform too)
+FORBIDDEN = ("telegram", "discord", "fastapi", "starlette", "uvicorn", "sse_starlette", "prometheus_client")
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -146,4 +146,9 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     END
     $$;
     """,
+    # 5: the web page's history: a user's latest jobs, and the kept image of each (bench/web_history.py)
+    """
+    CREATE INDEX jobs_user_created ON jobs (user_key, created_at);
+    CREATE INDEX images_job ON images (job_id);
+    """,
 )
