@@ -1,4 +1,5 @@
-"""Benchmark 5: resident memory with many jobs in flight, each carrying 4 reference photos (1600×1200 JPEG).
+"""Benchmark 5: resident memory with many jobs in flight, each carrying 4 reference photos (1600×1200 JPEG),
+and with users sending small files that decode into hundreds of MB (``run_hostile``).
 
 Each job gets its own copies of the photos, handed over in the request as an adapter's fresh downloads
 would be; the bench keeps only weak references to them. The provider holds every call until all jobs are at
@@ -24,9 +25,11 @@ from pathlib import Path
 import psutil
 from PIL import Image, ImageFilter
 
+from bench import hostile
 from bench.common import FixedLatencyProvider, Row, bench_settings
 from bot.app import open_app
 from bot.core.models import GenerationRequest, ProviderImage, ProviderJob, UserRef
+from bot.errors import ImagineError
 from bot.settings import AccountConfig
 
 NAME = "5 memory"
@@ -203,3 +206,106 @@ async def run(config: Config) -> list[Row]:
             },
         )
     ]
+
+
+@dataclass(frozen=True)
+class HostileConfig:
+    """``users`` at once, each sending ``per_user`` copies of one of the four hostile files (in turn)."""
+
+    users: int = 20
+    per_user: int = 4
+    #: the hostile files at the issue's sizes; QUICK shrinks them to keep CI fast
+    scale: float = 1.0
+    #: the comparison run: the same decoder with no memory budget (``REFERENCE_DECODE_MEMORY_MB`` huge)
+    unbudgeted: bool = True
+    #: ``REFERENCE_DECODE_MEMORY_MB`` for the budgeted run (None: the default); QUICK's files need a smaller one
+    budget_mb: float | None = None
+
+
+HOSTILE_FULL = HostileConfig()
+HOSTILE_QUICK = HostileConfig(users=4, scale=0.25, unbudgeted=False, budget_mb=16)
+UNBUDGETED_MB = 100_000
+
+
+def _hostile_files(scale: float) -> dict[str, bytes]:
+    side, long_width = int(7000 * scale), int(65000 * scale)
+    return {
+        "progressive CMYK JPEG": hostile.progressive_cmyk_jpeg(side),
+        "progressive JPEG": hostile.progressive_jpeg(side),
+        "long JPEG": hostile.long_jpeg(long_width, 760),
+        "PNG": hostile.big_png(int(6000 * scale), int(4000 * scale)),
+    }
+
+
+def _make_hostile_files(scale: float) -> dict[str, bytes]:
+    """Made in a child process: building a 7000² CMYK image would leave this process's heap grown."""
+    import concurrent.futures
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_hostile_files, scale).result()
+
+
+async def run_hostile(config: HostileConfig) -> list[Row]:
+    # Full size is made in a child process; the QUICK files are small enough to make here.
+    files = _make_hostile_files(config.scale) if config.scale >= 1 else _hostile_files(config.scale)
+    rows = [await _hostile_row(config, files, config.budget_mb)]
+    if config.unbudgeted:
+        rows.append(await _hostile_row(config, files, UNBUDGETED_MB, reference=True))
+    return rows
+
+
+async def _hostile_row(
+    config: HostileConfig, files: dict[str, bytes], budget_mb: float | None, *, reference: bool = False
+) -> Row:
+    kinds = list(files)
+    sampler = RssSampler()
+    outcomes: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
+        if budget_mb is None:
+            settings = bench_settings(Path(tmp))
+        else:
+            settings = bench_settings(Path(tmp), REFERENCE_DECODE_MEMORY_MB=str(budget_mb))
+        async with open_app(settings, provider=FixedLatencyProvider(0.0)) as app:
+            await app.service.generate(
+                GenerationRequest(UserRef("bench", "warm"), "warm", (photo(1, 640, 480),))
+            )
+            baseline = sampler.rss()
+
+            async def one(i: int) -> None:
+                data = files[kinds[i % len(kinds)]]
+                user = UserRef("bench", f"hostile{i}")
+                try:
+                    async with app.service.admission(user) as admission:
+                        # fresh copies, as each user's own download would be
+                        references = tuple(bytes(bytearray(data)) for _ in range(config.per_user))
+                        await app.service.generate(
+                            GenerationRequest(user, "a cat", references), admission=admission
+                        )
+                    outcome = "image"
+                except ImagineError as error:
+                    outcome = getattr(error, "code", type(error).__name__)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+            with sampler:
+                start = time.perf_counter()
+                await asyncio.gather(*(one(i) for i in range(config.users)))
+                elapsed = time.perf_counter() - start
+    peak = max(sampler.peak, baseline)
+    label = "no budget (reference)" if reference else f"budget {settings.reference_decode_memory_mb:g} MB"
+    sizes = ", ".join(f"{name} {len(data) / MB:.2f} MB" for name, data in files.items())
+    ends = ", ".join(f"{count}× {name}" for name, count in sorted(outcomes.items()))
+    return Row(
+        NAME,
+        f"{config.users} users at once × {config.per_user} hostile files, {label}",
+        f"peak {peak / MB:.0f} MB (+{(peak - baseline) / MB:.0f} MB); ends: {ends}",
+        f"baseline {baseline / MB:.0f} MB; goal peak < 400 MB; files: {sizes}",
+        f"{elapsed:.1f} s",
+        {
+            "baseline": float(baseline),
+            "peak": float(peak),
+            "requests": float(sum(outcomes.values())),
+            "images": float(outcomes.get("image", 0)),
+        },
+    )

@@ -12,6 +12,7 @@ Runner = Callable[[bool], Awaitable[list[Row]]]
 # Memory runs first: its baseline is cleanest before other benchmarks have grown the heap.
 BENCHMARKS: dict[str, Runner] = {
     "memory": lambda quick: memory.run(memory.QUICK if quick else memory.FULL),
+    "hostile": lambda quick: memory.run_hostile(memory.HOSTILE_QUICK if quick else memory.HOSTILE_FULL),
     "overhead": lambda quick: overhead.run(overhead.QUICK if quick else overhead.FULL),
     # benchmark 1's Telegram rows, separately selectable (the slowest part: Telegram's flood limit paces it)
     "telegram": lambda quick: telegram.run(telegram.QUICK if quick else telegram.FULL),

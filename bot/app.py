@@ -30,6 +30,9 @@ from bot.storage.sqlite import SqliteStorage
 
 log = logging.getLogger(__name__)
 
+#: connections beyond MAX_CONCURRENT_GENERATIONS, for prompt rewrites and token checks beside the images
+HTTP_CONNECTION_HEADROOM = 20
+
 
 @dataclass
 class App:
@@ -50,6 +53,12 @@ def create_http_client(settings: Settings, *, timeout: float | None = None) -> h
         ),
         proxy=settings.proxy_url,
         headers={"User-Agent": "imagine-bot"},
+        # httpx's default pool is 100 connections: with more generations allowed at once, the rest would
+        # wait for a connection (and time out in the pool). Headroom for prompt rewrites and token checks.
+        limits=httpx.Limits(
+            max_connections=settings.max_concurrent_generations + HTTP_CONNECTION_HEADROOM,
+            max_keepalive_connections=settings.max_concurrent_generations,
+        ),
     )
 
 

@@ -16,8 +16,8 @@ from bot.core.models import GenerationRequest, PromptOptions, UserRef
 from bot.errors import ConfigurationError, ImagineError, StorageUnavailable
 from bot.i18n import describe_error
 from bot.logs import configure_logging
-from bot.providers.base import TokenState
-from bot.settings import Settings, load_settings
+from bot.providers.base import TokenCheck, TokenState
+from bot.settings import AccountConfig, Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -202,7 +202,9 @@ async def doctor(app: App, say: Printer) -> int:
     if not settings.accounts:
         say("Accounts:     none configured (set CF_API_TOKEN_1 and ACCOUNT_1)")
         return EXIT_FAILED
-    checks = await asyncio.gather(*(app.provider.verify_token(account) for account in settings.accounts))
+    # Per-read timeouts do not stop an upstream that trickles a byte now and then: bound each check whole.
+    deadline = settings.http_connect_timeout_seconds + 2 * settings.http_timeout_seconds
+    checks = await asyncio.gather(*(_verify_within(app, account, deadline) for account in settings.accounts))
     working = 0
     say(f"{'account':<10} {'id':<8} status")
     for account, check in zip(settings.accounts, checks, strict=True):
@@ -211,6 +213,15 @@ async def doctor(app: App, say: Printer) -> int:
         say(f"#{account.index:<9} …{account.account_id[-4:]:<7} {check.state.value}{detail}")
     say(f"{working} of {len(settings.accounts)} account(s) working.")
     return EXIT_OK if working else EXIT_FAILED
+
+
+async def _verify_within(app: App, account: AccountConfig, deadline: float) -> TokenCheck:
+    """The token check of one account (two calls at most), or "unreachable" once ``deadline`` passes."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await app.provider.verify_token(account)
+    except TimeoutError:
+        return TokenCheck(TokenState.UNREACHABLE, f"no complete answer within {deadline:g} s")
 
 
 async def show_accounts(app: App, say: Printer) -> int:

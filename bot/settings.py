@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     max_queued_per_user: int = Field(default=3, ge=0)
     max_concurrent_generations: int = Field(default=200, ge=1)
     max_reference_mb: float = Field(default=10.0, gt=0)
+    #: memory all reference decodes may hold at once; a file needing more than this alone is refused
+    reference_decode_memory_mb: float = Field(default=128.0, ge=16)
 
     # --- Model and count per request (chat UX) ---------------------------------------------------
     #: models users may pick with --model / Discord's model option: alias=model id, comma separated
@@ -241,6 +243,9 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             password = urlsplit(self.database_url.get_secret_value()).password
             values.append(password or "")
+        # A key written into a URL as user:key@host (an LLM gateway, a proxy) is a secret like any other.
+        for url in (self.external_api_base, self.proxy_url):
+            values += _userinfo_secrets(url)
         return [value for value in values if value]
 
     @property
@@ -348,3 +353,17 @@ def _env_key(values: Mapping[str, str | None], field_name: str) -> str | None:
         if key.upper() == field_name.upper() and values[key] is not None:
             return key
     return None
+
+
+def _userinfo_secrets(url: str | None) -> list[str]:
+    """The key in ``scheme://user:key@host``, or in ``scheme://key@host`` (a long user part with no password)."""
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return []
+    if parts.password:
+        return [parts.password]
+    # A short user name alone ("api", "user") is no secret, and redacting it would mangle every log line.
+    return [parts.username] if parts.username and len(parts.username) >= 8 else []

@@ -111,10 +111,20 @@ def test_table_and_arguments() -> None:
         "limiter",
         "limiter-pg",
         "memory",
+        "hostile",
         "http",
         "web-history",
     }
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0
+
+
+async def test_hostile_files_end_in_an_image_or_a_sentence_each() -> None:
+    (row,) = await memory.run_hostile(memory.HOSTILE_QUICK)
+    well_formed([row], memory.NAME)
+    # one user per kind: both progressive JPEGs are over the 16 MB budget, the long JPEG and the PNG decode
+    assert (row.metrics["requests"], row.metrics["images"]) == (4, 2)
+    assert "2× too_many_pixels" in row.measured
+    assert row.metrics["peak"] >= row.metrics["baseline"]
 
 
 async def test_http_bench_times_the_api_against_a_bare_route_and_the_first_progress_chunk() -> None:

@@ -24,11 +24,13 @@ from bot.errors import AllAccountsUnavailable, ImagineError, UpstreamUnavailable
 from bot.i18n import describe_error
 from bot.settings import load_settings
 from tests.fakes.workers_ai import (
+    BAD_BASE64,
     CAPACITY,
     HTML_403,
     HTML_500,
     MALFORMED_JSON,
     OK,
+    PNG_HTML,
     SPENT,
     Behaviour,
     FakeWorkersAI,
@@ -50,6 +52,11 @@ MIX: list[tuple[Behaviour, int]] = [
     (MALFORMED_JSON, 10),
     (HTML_403, 4),
     (SPENT, 1),
+    # answers that only look like images (finding 2 of issue #10). Huge and slowly sent answers have their
+    # own tests (tests/providers/test_answer_bodies.py, the trickle test below): pushing 64 MB through the
+    # fake here slowed the whole run enough to trip the 0.3 s attempt deadline before the fake saw a call.
+    (PNG_HTML, 3),
+    (BAD_BASE64, 3),
 ]
 
 

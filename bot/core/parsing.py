@@ -4,6 +4,9 @@ What is understood (``—`` is accepted for ``--``, since phones autocorrect one
 
     a cute cat 16:9                 a trailing ratio; only the last token counts ("a fox at 10:30 pm" has none)
     a cute cat 1920x1080            a trailing explicit size (also 1920×1080)
+    一只猫16：9   a cat 16 : 9      as typed on CJK keyboards and in a hurry: full-width digits and colon,
+                                    glued to the CJK text before it, spaces around the colon or the x
+    a cat -ar 16:9                  one dash works for the flags too (prose like "-cute" stays prose)
     a cat --ar 16:9 --seed 7        flags after the prompt text: --ar/--aspect W:H, --size WxH, --seed N,
                                     --steps N, --no TEXT (negative prompt, up to the next flag), --raw,
                                     --model NAME (checked by the service), --n N (images, 1..MAX_COUNT)
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,11 +39,16 @@ MAX_COUNT = 10
 
 _VALUE_FLAGS = frozenset({"ar", "aspect", "size", "seed", "steps", "no", "model", "n"})
 _FLAG_NAMES = "--ar, --size, --seed, --steps, --no, --model, --n and --raw"
-_FLAG = re.compile(r"(--|[—–])([^\W\d_][\w-]*)(?:=(.*))?")
+_FLAG = re.compile(r"(--|[—–-])([^\W\d_][\w-]*)(?:=(.*))?")
 _RATIO = re.compile(r"(\d{1,4}):(\d{1,4})")
 _SIZE = re.compile(r"(\d{1,5})[xX×](\d{1,5})")
 # Three digits or more: in "a monster truck 4x4" the last token is prose, in "a cat 1024x768" it is pixels.
 _TRAILING_SIZE = re.compile(r"\d{3,5}[xX×]\d{3,5}")
+# "一只猫16:9": a ratio or size glued to the wide (CJK) character before it; raw text, before NFKC
+_GLUED = re.compile(r"(\d{1,4}[:：]\d{1,4}|\d{3,5}[xX×ｘＸ]\d{3,5})$")
+# "16 : 9", "1920 x 1080": three words that are one ratio or size
+_SPACED_RATIO = (re.compile(r"\d{1,4}"), frozenset({":", "："}), re.compile(r"\d{1,4}"))
+_SPACED_SIZE = (re.compile(r"\d{3,5}"), frozenset({"x", "X", "×", "ｘ", "Ｘ"}), re.compile(r"\d{3,5}"))
 _NO_OPTIONS = PromptOptions()
 
 
@@ -77,9 +86,14 @@ def parse_prompt(text: str, options: PromptOptions = _NO_OPTIONS) -> ParsedPromp
     return ParsedPrompt(text=prompt, is_json=is_json, **vars(found))
 
 
+def _canonical(text: str) -> str:
+    """``"１６：９"``, ``"16 : 9"`` -> ``"16:9"``: full-width forms folded (NFKC), spaces dropped."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
 def normalise_ratio(text: str) -> str:
     """``"32:18"`` -> ``"16:9"``; raises ``InvalidRequest`` unless it is a ratio from 1:4 to 4:1."""
-    match = _RATIO.fullmatch(text.strip())
+    match = _RATIO.fullmatch(_canonical(text))
     if match is None:
         raise InvalidRequest(f"{_shown(text)} is not an aspect ratio; write it like 16:9.", code="bad_ratio")
     width, height = int(match[1]), int(match[2])
@@ -95,7 +109,7 @@ def normalise_ratio(text: str) -> str:
 
 def parse_size(text: str) -> ImageSize:
     """``"1920x1080"`` -> ``ImageSize(1920, 1080)``, checked against the generic limits."""
-    match = _SIZE.fullmatch(text.strip())
+    match = _SIZE.fullmatch(_canonical(text))
     if match is None:
         raise InvalidRequest(f"{_shown(text)} is not an image size; write it like 1024x768.", code="bad_size")
     return check_size(ImageSize(int(match[1]), int(match[2])))
@@ -143,7 +157,7 @@ def _apply_json_keys(obj: dict[str, Any], found: _Found) -> None:
 
 def _apply_flags(text: str, found: _Found) -> str:
     """Apply the flags and the trailing ratio or size in ``text``; return the prompt text left over."""
-    spans = [match.span() for match in re.finditer(r"\S+", text)]
+    spans = _word_spans(text)
     words = [text[start:end] for start, end in spans]
     trailing = _trailing_ratio_or_size(words)
     end = len(words) - (trailing is not None)
@@ -168,11 +182,53 @@ def _apply_flags(text: str, found: _Found) -> str:
         if last + 1 < len(words) and _is_ratio_or_size(words[last]):
             trailing = words[prompt_words.pop()]
     if trailing is not None:
-        _set_flag(found, "size" if _TRAILING_SIZE.fullmatch(trailing) else "ar", trailing)
+        _set_flag(found, "size" if _TRAILING_SIZE.fullmatch(_canonical(trailing)) else "ar", trailing)
     return _join(text, spans, prompt_words)
 
 
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    """Where each word is, with a ratio or size glued to CJK text split off and a spaced one joined up.
+
+    The prompt is rebuilt from these spans over the original text, so splitting or joining changes nothing
+    in the prose itself: only which words can be a trailing ratio or a flag's value.
+    """
+    spans: list[tuple[int, int]] = []
+    for match in re.finditer(r"\S+", text):
+        start, end = match.span()
+        glued = _GLUED.search(text, start, end)
+        if glued is not None and glued.start() > start and _is_wide(text[glued.start() - 1]):
+            spans += [(start, glued.start()), (glued.start(), end)]
+        else:
+            spans.append((start, end))
+    return _joined_spaced(text, spans)
+
+
+def _joined_spaced(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    joined: list[tuple[int, int]] = []
+    index = 0
+    while index < len(spans):
+        three = [text[start:end] for start, end in spans[index : index + 3]]
+        if len(three) == 3 and any(_is_spaced(three, shape) for shape in (_SPACED_RATIO, _SPACED_SIZE)):
+            joined.append((spans[index][0], spans[index + 2][1]))
+            index += 3
+        else:
+            joined.append(spans[index])
+            index += 1
+    return joined
+
+
+def _is_spaced(words: Sequence[str], shape: tuple[re.Pattern[str], frozenset[str], re.Pattern[str]]) -> bool:
+    left, separators, right = shape
+    return bool(left.fullmatch(words[0]) and words[1] in separators and right.fullmatch(words[2]))
+
+
+def _is_wide(char: str) -> bool:
+    """CJK ideographs, kana, hangul, full-width forms: scripts written without spaces between words."""
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
 def _is_ratio_or_size(word: str) -> bool:
+    word = _canonical(word)
     return bool(_RATIO.fullmatch(word) or _TRAILING_SIZE.fullmatch(word))
 
 

@@ -18,6 +18,7 @@ from bot.core.accounts import AccountPool, Served
 from bot.core.admission import Admission
 from bot.core.cancel import Tickets
 from bot.core.clock import Clock
+from bot.core.decode_budget import DecodeBudget
 from bot.core.limits import AccessPolicy, RateLimiter, UsageSlots
 from bot.core.model_choice import ModelCaps, ModelChoice, ModelMenu
 from bot.core.models import (
@@ -54,7 +55,7 @@ from bot.errors import (
 from bot.logs import current_request_id
 from bot.providers.base import FailureKind, ImageProvider, UpstreamFailure
 from bot.providers.catalogue import model_spec
-from bot.providers.references import normalise_reference
+from bot.providers.references import decode_cost, normalise_reference
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class ServiceConfig:
     num_steps: int | None = None
     megapixels: float = 1.0
     max_reference_bytes: int = 10 * 1024 * 1024
+    decode_memory_bytes: int = 128 * 1024 * 1024
     max_transient_attempts: int = 3
     deadline_seconds: float = 180.0
     max_images: int = 4
@@ -87,6 +89,7 @@ class ServiceConfig:
             num_steps=settings.flux_num_steps,
             megapixels=settings.image_megapixels,
             max_reference_bytes=int(settings.max_reference_mb * 1024 * 1024),
+            decode_memory_bytes=int(settings.reference_decode_memory_mb * 1024 * 1024),
             max_transient_attempts=settings.max_transient_attempts,
             deadline_seconds=settings.generation_deadline_seconds,
             max_images=settings.max_images_per_request,
@@ -153,6 +156,7 @@ class ImageService:
         self.models = models or ModelMenu.build({}, config.flux_model)
         self._model_caps = model_caps
         self._tickets = Tickets()
+        self._decode_budget = DecodeBudget(config.decode_memory_bytes)
 
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
@@ -199,7 +203,8 @@ class ImageService:
         Without ``admission`` the request admits itself (one image) after the prompt checks; adapters that
         download references get admitted first (``admission``) and pass it here.
         """
-        return (await self._start(request, progress, admission, many=False))[0]
+        request, originals = _handed_over(request)  # rebinding frees the caller's copy of the photos
+        return (await self._start(request, originals, progress, admission, many=False))[0]
 
     async def generate_all(
         self,
@@ -211,7 +216,8 @@ class ImageService:
         """``/imagine`` with ``--n``: that many images, made at once in one queue slot (admit with
         ``count=images_asked(...)``). Images that fail while others succeed are handed back; only when all
         fail is the error raised. ``generate`` makes one image whatever ``--n`` says."""
-        return await self._start(request, progress, admission, many=True)
+        request, originals = _handed_over(request)
+        return await self._start(request, originals, progress, admission, many=True)
 
     def images_asked(self, request: GenerationRequest) -> int:
         """How many images ``request`` asks for (``--n``), checked against ``MAX_IMAGES_PER_REQUEST``."""
@@ -233,6 +239,7 @@ class ImageService:
     async def _start(
         self,
         request: GenerationRequest,
+        originals: _Originals,
         progress: ProgressCallback | None,
         admission: Admission | None,
         *,
@@ -244,11 +251,11 @@ class ImageService:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
         count = self._count(parsed) if many else 1
-        plan = replace(self._plan(parsed, len(request.references)), count=count)
+        plan = replace(self._plan(parsed, len(originals)), count=count)
         if admission is not None:
-            return await self._run(request, plan, progress, started, admission)
+            return await self._run(request, plan, progress, started, admission, originals)
         async with self.admission(request.user, count=count, bypass_limits=request.bypass_limits) as own:
-            return await self._run(request, plan, progress, started, own)
+            return await self._run(request, plan, progress, started, own, originals)
 
     def _count(self, parsed: ParsedPrompt) -> int:
         count = parsed.count or 1
@@ -375,14 +382,22 @@ class ImageService:
         return _Plan(parsed, model, size, steps, (), parsed.text, optimise, parsed.seed)
 
     async def _prepare_references(self, references: tuple[bytes, ...]) -> tuple[bytes, ...]:
-        """Decode and shrink each reference (admitted requests only: decoding is the expensive part)."""
-        prepared = await asyncio.gather(
-            *(
-                asyncio.to_thread(normalise_reference, data, max_bytes=self.config.max_reference_bytes)
-                for data in references
-            )
+        """Decode and shrink each reference (admitted requests only: decoding is the expensive part).
+
+        Every header is read before any pixel is decoded, so one refused file costs the others nothing.
+        """
+        limit, budget = self.config.max_reference_bytes, self._decode_budget
+        costs = await asyncio.to_thread(
+            lambda: [decode_cost(data, max_bytes=limit, budget=budget.total_bytes) for data in references]
         )
-        return tuple(prepared)
+        return tuple(await asyncio.gather(*map(self._prepare_reference, references, costs)))
+
+    async def _prepare_reference(self, data: bytes, cost: int) -> bytes:
+        """One reference, decoded once its peak memory fits the budget."""
+        async with self._decode_budget.reserve(cost):
+            return await _to_thread_to_the_end(
+                normalise_reference, data, max_bytes=self.config.max_reference_bytes
+            )
 
     def _choose_model(self, model: ModelSpec, parsed: ParsedPrompt, reference_count: int) -> ModelSpec:
         """The chosen model (``FLUX_MODEL`` by default), unless the request needs references or a size it cannot take."""
@@ -403,11 +418,12 @@ class ImageService:
         progress: ProgressCallback | None,
         started: float,
         admission: Admission,
+        originals: _Originals | None = None,
     ) -> list[GenerationResult]:
         current_request_id.set(request.request_id)
         with self._tickets.open(request.request_id, request.user.key) as ticket:
             try:
-                return await self._taken(request, plan, progress, started, admission)
+                return await self._taken(request, plan, progress, started, admission, originals)
             except asyncio.CancelledError:
                 if not ticket.takes_back():
                     raise  # shutting down, or the caller gave up: not ours to turn into a reply
@@ -421,6 +437,7 @@ class ImageService:
         progress: ProgressCallback | None,
         started: float,
         admission: Admission,
+        originals: _Originals | None,
     ) -> list[GenerationResult]:
         taken = _Taken([admission.take(request.user) for _ in range(plan.count)])
         try:
@@ -430,11 +447,10 @@ class ImageService:
                 plan = replace(
                     plan, references=await self._prepare_references((await plan.fetch(),)), fetch=None
                 )
-            if request.references:
-                plan = replace(plan, references=await self._prepare_references(request.references))
-                # The plan holds the shrunk references; let the originals (up to MAX_REFERENCE_MB each) be
-                # freed now rather than stay alive through the queue and the upstream call.
-                request = replace(request, references=())
+            if originals:
+                # The plan holds the shrunk references; the originals (up to MAX_REFERENCE_MB each) are freed
+                # now rather than stay alive through the queue and the upstream call.
+                plan = replace(plan, references=await self._prepare_references(originals.take()))
             results, failed = await self._admitted(request, plan, progress, started)
         except BaseException as error:
             # A failed or cancelled generation does not count against the user's limits; a failure counts against
@@ -610,6 +626,39 @@ def _user_error(failure: UpstreamFailure) -> Exception:
             "One of the reference images could not be read by the model.", code="unreadable"
         )
     return UpstreamRejected(failure.detail)
+
+
+class _Originals:
+    """A request's downloaded photos, handed from frame to frame until decoded, then let go (``take``).
+
+    Every frame on the way would otherwise keep them alive for the whole generation.
+    """
+
+    def __init__(self, references: tuple[bytes, ...]) -> None:
+        self._references = references
+
+    def __len__(self) -> int:
+        return len(self._references)
+
+    def take(self) -> tuple[bytes, ...]:
+        references, self._references = self._references, ()
+        return references
+
+
+def _handed_over(request: GenerationRequest) -> tuple[GenerationRequest, _Originals]:
+    """``request`` without its photos, and the photos in a holder that gives them up once."""
+    return replace(request, references=()), _Originals(request.references)
+
+
+async def _to_thread_to_the_end(function: Callable[..., bytes], *args: object, **kwargs: object) -> bytes:
+    """``asyncio.to_thread``, but a cancelled caller still waits for the thread: a decode cannot be stopped,
+    and the memory it holds must stay counted in the budget until it is really freed."""
+    work = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
 
 
 async def _quietly(work: Awaitable[None], what: str) -> None:

@@ -18,6 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.providers.base import FailureKind, UpstreamFailure
+from bot.providers.bodies import MAX_TEXT_ANSWER_BYTES, request_capped
 from bot.providers.classify import classify_failure, malformed_answer
 from bot.providers.workers_ai import WorkersAIClient
 
@@ -45,6 +46,16 @@ def chat_completions_url(base: str) -> str:
         versioned = any(_VERSION_SEGMENT.match(segment) for segment in path.split("/"))
         path += "/chat/completions" if versioned else "/v1/chat/completions"
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def _host_and_port(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or "?"
+    return f"{host}:{port}" if port else host
 
 
 def chat_body(model: str | None, messages: ChatMessages, **extra: Any) -> dict[str, Any]:
@@ -108,14 +119,21 @@ class ExternalChat:
         self._model = model
         self._key = api_key.get_secret_value() if api_key is not None else ""
         self._timeout = timeout
-        self.label = f"{model or 'default model'} at {urlsplit(self.url).netloc}"
+        # hostname and port only: the netloc may carry user:key@ (sent as basic auth, never shown)
+        self.label = f"{model or 'default model'} at {_host_and_port(self.url)}"
 
     async def complete(self, messages: ChatMessages, *, request_id: str) -> str:
         """One chat completion; raises ``UpstreamFailure`` with the key scrubbed from every detail."""
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
         try:
-            response = await self._http.post(
-                self.url, json=chat_body(self._model, messages), headers=headers, timeout=self._timeout
+            response = await request_capped(
+                self._http,
+                "POST",
+                self.url,
+                max_bytes=MAX_TEXT_ANSWER_BYTES,
+                json=chat_body(self._model, messages),
+                headers=headers,
+                timeout=self._timeout,
             )
             if not response.is_success:
                 raise classify_failure(response.status_code, response.content, response.headers)

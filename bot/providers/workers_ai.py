@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import io
 import json
 import logging
 import math
@@ -13,9 +15,11 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from PIL import Image
 
 from bot.core.models import ModelSpec, ProviderImage, ProviderJob
 from bot.providers.base import FailureKind, TokenCheck, TokenState, UpstreamFailure
+from bot.providers.bodies import MAX_IMAGE_ANSWER_BYTES, MAX_TEXT_ANSWER_BYTES, request_capped
 from bot.providers.catalogue import FLUX2, SCHNELL
 from bot.providers.classify import classify_failure, malformed_answer
 from bot.settings import AccountConfig
@@ -24,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 _FileField = tuple[str | None, bytes, str | None]
 _EXTENSION = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+_PILLOW_FORMAT = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+#: no model draws more than 2500 px a side; anything bigger is not an answer to our request
+_MAX_SIDE = 4096
 
 
 def sniff_image_mime(data: bytes) -> str | None:
@@ -118,10 +125,14 @@ class WorkersAIClient:
         status: int | None = None
         try:
             response = await self._send(
-                account, "POST", f"/ai/run/{job.model.name}", **body.as_httpx_kwargs()
+                account,
+                "POST",
+                f"/ai/run/{job.model.name}",
+                max_bytes=MAX_IMAGE_ANSWER_BYTES,
+                **body.as_httpx_kwargs(),
             )
             status = response.status_code
-            image = _image_from(response)
+            image = await asyncio.to_thread(_image_from, response)
         except UpstreamFailure as failure:
             safe = _scrubbed(failure, account)
             _log_failure(account, job.model.name, safe, started)
@@ -177,13 +188,21 @@ class WorkersAIClient:
         unreachable = refusal.kind.is_transient or refusal.kind is FailureKind.BUSY
         return TokenCheck(TokenState.UNREACHABLE if unreachable else TokenState.INVALID, refusal.detail)
 
-    async def _send(self, account: AccountConfig, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self,
+        account: AccountConfig,
+        method: str,
+        path: str,
+        *,
+        max_bytes: int = MAX_TEXT_ANSWER_BYTES,
+        **kwargs: Any,
+    ) -> httpx.Response:
         """One call under ``/accounts/{id}``; a non-2xx answer raises the classified ``UpstreamFailure``.
 
         The seam for further account-scoped endpoints (e.g. ``/ai/v1/chat/completions`` for prompt rewriting).
         """
         account_path = f"/accounts/{quote(account.account_id, safe='')}{path}"
-        response = await self._request(account, method, account_path, **kwargs)
+        response = await self._request(account, method, account_path, max_bytes=max_bytes, **kwargs)
         if not response.is_success:
             raise _scrubbed(
                 classify_failure(response.status_code, response.content, response.headers), account
@@ -191,11 +210,20 @@ class WorkersAIClient:
         return response
 
     async def _request(
-        self, account: AccountConfig, method: str, absolute_path: str, **kwargs: Any
+        self,
+        account: AccountConfig,
+        method: str,
+        absolute_path: str,
+        *,
+        max_bytes: int = MAX_TEXT_ANSWER_BYTES,
+        **kwargs: Any,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {account.token}"}
+        url = self._base_url + absolute_path
         try:
-            return await self._http.request(method, self._base_url + absolute_path, headers=headers, **kwargs)
+            return await request_capped(
+                self._http, method, url, max_bytes=max_bytes, headers=headers, **kwargs
+            )
         except httpx.TimeoutException as exc:
             raise UpstreamFailure(FailureKind.UNREACHABLE, f"timeout ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
@@ -205,6 +233,7 @@ class WorkersAIClient:
 
 
 def _image_from(response: httpx.Response) -> ProviderImage:
+    """The image of a 2xx answer (raw bytes or base64 JSON), checked to really be one. Runs in a thread."""
     body = response.content
     request_id = response.headers.get("cf-ai-req-id")
     mime = sniff_image_mime(body)
@@ -213,6 +242,9 @@ def _image_from(response: httpx.Response) -> ProviderImage:
         mime = sniff_image_mime(body)
         if mime is None:
             raise malformed_answer(response, "result.image is not a PNG, JPEG or WebP image")
+    problem = image_problem(body, mime)
+    if problem is not None:
+        raise malformed_answer(response, problem)
     return ProviderImage(
         data=body,
         mime=mime,
@@ -234,9 +266,28 @@ def _base64_image(response: httpx.Response) -> bytes:
     if encoded.startswith("data:"):
         encoded = encoded.partition(",")[2]
     try:
-        return base64.b64decode(encoded)
+        # validate=True: anything outside the base64 alphabet is an error, not silently skipped
+        return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise malformed_answer(response, "result.image is not valid base64") from None
+
+
+def image_problem(data: bytes, mime: str) -> str | None:
+    """Why ``data`` is not a usable ``mime`` image (None when it is): its header must parse as that format.
+
+    Magic bytes alone are not enough: a proxy's HTML page behind a PNG signature passed them.
+    """
+    expected = _PILLOW_FORMAT[mime]
+    try:
+        with Image.open(io.BytesIO(data), formats=(expected,)) as image:
+            width, height = image.size
+            if expected == "PNG":
+                image.verify()  # every chunk's CRC, without decoding pixels
+    except Exception as exc:  # Pillow raises many types on broken input; all mean "not an image"
+        return f"result is not a readable {expected} image ({type(exc).__name__})"
+    if not (0 < width <= _MAX_SIDE and 0 < height <= _MAX_SIDE):
+        return f"result image is {width}x{height}"
+    return None
 
 
 def _json_document(content: bytes) -> dict[str, Any] | None:

@@ -115,3 +115,50 @@ def test_sizes_from_any_valid_parse_stay_within_limits(
     assert model.min_side <= size.height <= model.max_side
     if parsed.size is None and model.accepts_size:
         assert size.width % 16 == 0 and size.height % 16 == 0
+
+
+# --- ratios as people type them (issue #10, finding 16) --------------------------------------------------------
+
+SEED_RATIOS = ["1:1", "1:2", "3:2", "3:4", "16:9", "9:16"]
+FULL_WIDTH = str.maketrans("0123456789:", "０１２３４５６７８９：")
+cjk_prose = st.text(alphabet="一只猫可爱的貓咪かわいいねこ고양이", min_size=1, max_size=8)
+latin_prose = st.lists(
+    st.sampled_from(["a", "cute", "cat", "in", "the", "snow"]), min_size=1, max_size=5
+).map(" ".join)
+
+
+def typed(ratio: str, form: str) -> str:
+    width, height = ratio.split(":")
+    return {
+        "plain": ratio,
+        "full-width": ratio.translate(FULL_WIDTH),
+        "full-width colon": f"{width}：{height}",
+        "spaced": f"{width} : {height}",
+    }[form]
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(cjk_prose, latin_prose),
+    st.sampled_from(SEED_RATIOS),
+    st.sampled_from(["plain", "full-width", "full-width colon", "spaced"]),
+    st.sampled_from([" ", " -ar ", " --ar ", " —ar "]),
+)
+def test_a_typed_ratio_after_any_prose_is_the_ratio(prose: str, ratio: str, form: str, joint: str) -> None:
+    parsed = parse_prompt(f"{prose}{joint}{typed(ratio, form)}")
+    assert (parsed.text, parsed.ratio) == (prose, ratio)
+
+
+@settings(max_examples=200)
+@given(cjk_prose, st.sampled_from(SEED_RATIOS), st.sampled_from(["plain", "full-width", "full-width colon"]))
+def test_a_ratio_glued_to_cjk_text_is_the_ratio(prose: str, ratio: str, form: str) -> None:
+    parsed = parse_prompt(prose + typed(ratio, form))
+    assert (parsed.text, parsed.ratio) == (prose, ratio)
+
+
+@settings(max_examples=200)
+@given(latin_prose, st.integers(0, 23), st.integers(0, 59), st.sampled_from(["am", "pm", "o'clock", "sharp"]))
+def test_a_time_of_day_followed_by_words_stays_prose(prose: str, hour: int, minute: int, word: str) -> None:
+    text = f"{prose} at {hour}:{minute:02d} {word}"
+    parsed = parse_prompt(text)
+    assert (parsed.text, parsed.ratio) == (text, None)

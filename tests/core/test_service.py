@@ -28,8 +28,10 @@ from bot.errors import (
 )
 from bot.settings import load_settings
 from tests.fakes.workers_ai import (
+    BAD_BASE64,
     CONTENT_FILTER,
     MALFORMED_JSON,
+    PNG_HTML,
     SPENT,
     SPENT_4006,
     UNAUTHORIZED,
@@ -312,6 +314,31 @@ async def test_an_undelivered_image_is_not_counted(make_app: AppFactory) -> None
         await app.service.refund_undelivered(result)
         assert (await app.service.quota(ALICE)).used_today == 0
         await app.service.generate(request("delivered this time"))
+
+
+async def test_a_reference_over_the_decode_budget_is_refused_by_its_header_and_not_counted(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
+    from bench.hostile import progressive_cmyk_jpeg
+
+    hostile = progressive_cmyk_jpeg(2000)  # ~0.1 MB; decoding it would hold 32 MB of DCT coefficients
+    async with make_app(REFERENCE_DECODE_MEMORY_MB="16", RATE_LIMIT_PER_DAY="5") as app:
+        with pytest.raises(InvalidReference) as refused:
+            await app.service.generate(request("the same, at night", references=(png(64, 64), hostile)))
+        quota = await app.service.quota(ALICE)
+    assert refused.value.code == "too_many_pixels"
+    assert quota.used_today == 0 and fake.calls == []
+
+
+async def test_answers_that_only_look_like_images_fail_over_to_the_next_account(
+    fake: FakeWorkersAI, make_app: AppFactory
+) -> None:
+    fake.script("acc1", PNG_HTML)
+    fake.script("acc2", BAD_BASE64)
+    async with make_app() as app:
+        result = await app.service.generate(request("a fox"))
+    assert result.account_index == 3
+    Image.open(io.BytesIO(result.image)).load()  # a real image reached the user
 
 
 async def test_the_planned_size_is_the_one_drawn_for_that_ratio_and_number_of_references(

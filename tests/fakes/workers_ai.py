@@ -81,6 +81,25 @@ def timeout(seconds: float) -> Behaviour:
     return Behaviour("timeout", delay=seconds)
 
 
+#: a 200 whose JSON body is 64 MB of base64, its length declared up front (refused from the header)
+HUGE_BODY = Behaviour("huge_body")
+#: the same 64 MB sent chunked, with no length: only counting the bytes read can stop it
+HUGE_STREAM = Behaviour("huge_stream")
+#: a 200 "image/png" that is a PNG signature followed by a proxy's HTML page
+PNG_HTML = Behaviour("png_html")
+#: a 200 whose result.image is a real PNG's base64 with HTML noise inside (a lenient decoder skips it)
+BAD_BASE64 = Behaviour("bad_base64")
+
+
+def slow_body(seconds: float) -> Behaviour:
+    """Answer the image normally, but send the body in small pieces spread over ``seconds``."""
+    return Behaviour("slow_body", delay=seconds)
+
+
+HUGE_BODY_BYTES = 64 * 1024 * 1024
+_STREAMED = frozenset({"huge_body", "huge_stream", "slow_body"})
+
+
 def trickle(seconds: float) -> Behaviour:
     """Answer an image at once but send its body in small pieces spread over ``seconds``: every read arrives
     quickly, the whole answer late (what a per-read timeout never cuts off)."""
@@ -88,16 +107,19 @@ def trickle(seconds: float) -> Behaviour:
 
 
 _NAMED = (
-    OK,
-    SPENT,
-    SPENT_4006,
-    CAPACITY,
-    UNAUTHORIZED,
-    BAD_ACCOUNT,
-    PAID_ONLY,
-    HTML_500,
-    MALFORMED_JSON,
-    HTML_403,
+    *(
+        OK,
+        SPENT,
+        SPENT_4006,
+        CAPACITY,
+        UNAUTHORIZED,
+        BAD_ACCOUNT,
+        PAID_ONLY,
+        HTML_500,
+        MALFORMED_JSON,
+        HTML_403,
+    ),
+    *(HUGE_BODY, HUGE_STREAM, PNG_HTML, BAD_BASE64),
 )
 _BY_NAME = {b.name: b for b in (*_NAMED, CONTENT_FILTER, rate_limited())}
 
@@ -207,6 +229,8 @@ class FakeCall:
     token: str = ""
     behaviour: str = ""
     status: int = 0
+    #: body bytes the fake managed to send before the client stopped reading (streamed answers)
+    sent_bytes: int = 0
     #: the multipart field names of the references, in order (``input_image_0``, ...)
     reference_names: list[str] = field(default_factory=list)
 
@@ -244,6 +268,8 @@ class FakeWorkersAI:
         #: the text every successful chat completion answers with
         self.chat_answer = "A lighthouse on a cliff at dusk, warm light, wide shot, calm mood"
         self.images_served = 0
+        #: > 0: token checks answer one byte every this many seconds, never finishing (a trickling upstream)
+        self.verify_trickle = 0.0
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self._defaults: dict[str, Behaviour] = {}
         self._token_kinds: dict[str, str] = {}
@@ -319,10 +345,41 @@ class FakeWorkersAI:
         else:
             behaviour = self._next_behaviour(account_id)
             call.behaviour = behaviour.name
+            if behaviour.name in _STREAMED:
+                return await self._stream(request, call, behaviour, model, parsed)
             response = await self._respond(behaviour, model, parsed)
         call.status = response.status
         if call.behaviour == "trickle" and response.status == 200:
             return await self._trickle(request, response, behaviour.delay)
+        return response
+
+    async def _stream(
+        self, request: web.Request, call: FakeCall, behaviour: Behaviour, model: str, parsed: _Parsed
+    ) -> web.StreamResponse:
+        """Send the body piece by piece: 64 MB for ``huge_*``, slowly for ``slow_body``."""
+        headers = {"Content-Type": "application/json"}
+        if behaviour.name.startswith("huge"):
+            opening = b'{"result": {"image": "'
+            pieces = [opening] + [b"A" * (1 << 20)] * (HUGE_BODY_BYTES >> 20)
+            pause = 0.0
+            if behaviour.name == "huge_body":
+                headers["Content-Length"] = str(len(opening) + HUGE_BODY_BYTES)
+        else:
+            answer = self._image_answer(model, parsed)
+            body = answer.body if isinstance(answer.body, bytes) else b""
+            size = max(1, len(body) // 10)
+            pieces = [body[i : i + size] for i in range(0, len(body), size)]
+            pause = behaviour.delay / len(pieces)
+        response = web.StreamResponse(status=200, headers=headers)
+        call.status = 200
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):  # the client gave up reading: that is the point
+            for piece in pieces:
+                await response.write(piece)
+                call.sent_bytes += len(piece)
+                if pause:
+                    await asyncio.sleep(pause)
+            await response.write_eof()
         return response
 
     async def _trickle(
@@ -401,6 +458,12 @@ class FakeWorkersAI:
             return web.Response(status=403, body=_EDGE_403, content_type="text/html")
         if behaviour.name == "malformed_json":
             return web.Response(status=200, body=_TRUNCATED_JSON, content_type="application/json")
+        if behaviour.name == "png_html":
+            return web.Response(status=200, body=b"\x89PNG\r\n\x1a\n" + _HTML_500, content_type="image/png")
+        if behaviour.name == "bad_base64":
+            noisy = base64.b64encode(_encoded_image(64, 64, "PNG", _PALETTE[0])).decode()
+            envelope = {"result": {"image": f"{noisy[:40]}<!-- -->{noisy[40:]}"}, "success": True}
+            return web.json_response(envelope)
         return None
 
     def _image_answer(self, model_name: str, parsed: _Parsed) -> web.Response:
@@ -431,11 +494,26 @@ class FakeWorkersAI:
         }
         return web.json_response(envelope, headers=headers)
 
-    async def _verify_account(self, request: web.Request) -> web.Response:
+    async def _verify_account(self, request: web.Request) -> web.StreamResponse:
+        if self.verify_trickle:
+            return await self._endless_verify(request)
         return self._verify(request, "account")
 
-    async def _verify_user(self, request: web.Request) -> web.Response:
+    async def _verify_user(self, request: web.Request) -> web.StreamResponse:
+        if self.verify_trickle:
+            return await self._endless_verify(request)
         return self._verify(request, "user")
+
+    async def _endless_verify(self, request: web.Request) -> web.StreamResponse:
+        """Headers at once, then a byte now and then until the fake closes: no read ever times out."""
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionError):
+            while not self._closing.is_set():
+                await response.write(b" ")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), self.verify_trickle)
+        return response
 
     def _verify(self, request: web.Request, path_kind: str) -> web.Response:
         kind = self._token_kind(_bearer(request))

@@ -400,7 +400,7 @@ async def test_200_with_error_envelope_is_classified(account: AccountConfig) -> 
 
 
 async def test_raw_webp_and_data_url_answers(account: AccountConfig, make_image: ImageFactory) -> None:
-    webp = b"RIFF\x00\x00\x00\x00WEBPVP8 rest"
+    webp = make_image(8, 8, "WEBP")
     png = make_image(8, 8)
     data_url = b'{"result": {"image": "data:image/png;base64,' + base64.b64encode(png) + b'"}}'
     client_answers = []

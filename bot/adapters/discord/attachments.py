@@ -12,9 +12,12 @@ from bot.core import MAX_REFERENCES
 from bot.errors import InvalidReference
 from bot.i18n.texts import reference_too_large
 
-#: the types the core's reference decoder accepts (JPEG, PNG, WebP, GIF, BMP)
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/jpg", "image/webp", "image/gif", "image/bmp"})
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
+#: the types the core's reference decoder accepts (JPEG, PNG, WebP, GIF, BMP, HEIC from iPhones, AVIF)
+IMAGE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/jpg", "image/webp", "image/gif", "image/bmp"}
+    | {"image/heic", "image/heif", "image/avif"}
+)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".heic", ".heif", ".avif")
 _CHUNK = 64 * 1024
 
 

@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, aclosing
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -191,12 +191,14 @@ class _Completion:
         """The stream: role, progress lines as they happen, the markdown, stop, ``[DONE]``; an error ends it."""
         try:
             yield self.chunk({"role": "assistant", "content": ""})
-            async for item in follow_progress(self.run):
-                if isinstance(item, Progress):
-                    yield self.chunk({"content": f"_{progress_text(item, 'en')}_\n\n"})
-                elif isinstance(item, Finished):
-                    results, links = item.value
-                    yield self.chunk({"content": markdown(results, links)})
+            # aclosing: a client that leaves mid-stream cancels its generation now (limit handed back), not at GC
+            async with aclosing(follow_progress(self.run)) as items:
+                async for item in items:
+                    if isinstance(item, Progress):
+                        yield self.chunk({"content": f"_{progress_text(item, 'en')}_\n\n"})
+                    elif isinstance(item, Finished):
+                        results, links = item.value
+                        yield self.chunk({"content": markdown(results, links)})
             yield self.chunk({}, finish="stop")
             yield DONE
         except ApiError as error:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -35,7 +35,7 @@ class Finished(Generic[T]):
 
 async def follow_progress(
     call: Callable[[ProgressCallback], Awaitable[T]],
-) -> AsyncIterator[Progress | Finished[T]]:
+) -> AsyncGenerator[Progress | Finished[T], None]:
     """Run ``call(progress)`` and yield each ``Progress`` as the core reports it, then ``Finished(result)``.
 
     An error of the call is raised from the iterator after the events before it. Closing the iterator early

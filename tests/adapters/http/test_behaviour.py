@@ -82,3 +82,23 @@ async def test_a_generation_cut_short_by_the_stop_ends_its_stream_with_an_error_
     assert cut == 1
     assert '"code":"shutting_down"' in rest[-1]
     assert quota.used_today == 0  # the limit was handed back
+
+
+async def test_a_client_that_leaves_mid_stream_cancels_its_generation_and_is_not_counted(
+    serve_api: ApiFactory,
+) -> None:
+    async with serve_api(RATE_LIMIT_PER_DAY="1") as api:
+        api.fake.default("acc1", ok(delay=30))
+        context = api.adapter.app.state.context
+        async with api.client() as client:
+            async with client.stream("POST", "/v1/chat/completions", json=CHAT) as stream:
+                async for line in stream.aiter_lines():
+                    if "Painting" in line:
+                        break  # and leave: the connection closes
+            while len(context.in_flight):  # noqa: ASYNC110 - nothing to wait on but the server noticing
+                await asyncio.sleep(0.01)
+            quota = await api.app.service.quota(api_user("demo"))
+            api.fake.release()
+            again = await client.post("/v1/images/generations", json={"prompt": "the day's one image"})
+    assert quota.used_today == 0
+    assert again.status_code == 200
