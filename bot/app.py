@@ -121,8 +121,12 @@ async def open_app(
             midnight_grace=settings.midnight_grace_minutes * 60,
             misconfigured_recheck=settings.misconfigured_recheck_minutes * 60,
             bookkeeper=bookkeeper,
+            feed=storage.feed,
+            probe_patience=settings.account_probe_patience_seconds,
         )
         await pool.load()
+        # Hear what other replicas learn about the accounts (a no-op on SQLite: one process knows it all).
+        await stack.enter_async_context(pool.shared())
         # a job is written before its image goes out when the database keeps up, behind it when it does not
         jobs = WriteBehindJobs(storage.jobs, bookkeeper)
         ledger = storage.ledger
