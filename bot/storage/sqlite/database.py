@@ -87,13 +87,17 @@ class SqliteDatabase:
                 raise
             await asyncio.shield(self.conn.execute("COMMIT"))
 
+    # ``execute_fetchall`` runs the statement and reads its rows in one trip to aiosqlite's thread; a cursor costs
+    # three (execute, fetch, close), and every trip is a thread wake-up that a loaded machine makes slow.
     async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self._lock, self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._lock:
+            return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self._lock, self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        """The first row (use it for statements that yield at most one)."""
+        async with self._lock:
+            rows = await self.conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement (atomic by itself in autocommit mode); returns the affected row count."""
