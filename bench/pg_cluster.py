@@ -34,7 +34,7 @@ def find_bindir() -> Path:
     raise RuntimeError("PostgreSQL is not installed: run `make test`, which installs Debian's postgresql")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -45,7 +45,7 @@ class PostgresCluster:
 
     def __init__(self) -> None:
         self.bindir = find_bindir()
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="imagine-pg-"))
         self._as_postgres = os.geteuid() == 0
         self._names = itertools.count(1)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bench import failover, http_api, limiter, limiter_pg, memory, overhead, scaling, telegram, web_history
+from bench import (
+    failover,
+    http_api,
+    limiter,
+    limiter_pg,
+    memory,
+    overhead,
+    replicas,
+    scaling,
+    telegram,
+    web_history,
+)
 from bench.common import Row
 
 Runner = Callable[[bool], Awaitable[list[Row]]]
@@ -21,6 +32,7 @@ BENCHMARKS: dict[str, Runner] = {
     "failover": lambda quick: failover.run(failover.QUICK if quick else failover.FULL),
     "limiter": lambda quick: limiter.run(limiter.QUICK if quick else limiter.FULL),
     "limiter-pg": lambda quick: limiter_pg.run(limiter_pg.QUICK if quick else limiter_pg.FULL),
+    "replicas": lambda quick: replicas.run(replicas.QUICK if quick else replicas.FULL),
     "web-history": lambda quick: web_history.run(web_history.QUICK if quick else web_history.FULL),
 }
 

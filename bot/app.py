@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import httpx
 
 from bot.core.accounts import AccountPool
-from bot.core.bookkeeping import Bookkeeper
-from bot.core.clock import Clock, SystemClock, utc_day
+from bot.core.bookkeeping import Bookkeeper, WriteBehindJobs
+from bot.core.clock import Clock, SystemClock
+from bot.core.housekeeping import Housekeeper
 from bot.core.limits import AccessPolicy, RateLimiter
 from bot.core.model_choice import ModelCaps, ModelMenu
 from bot.core.optimiser import PromptOptimiser
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 #: connections beyond MAX_CONCURRENT_GENERATIONS, for prompt rewrites and token checks beside the images
 HTTP_CONNECTION_HEADROOM = 20
-JOB_RETENTION_SECONDS = 30 * 24 * 3600
 
 
 @dataclass
@@ -121,13 +121,16 @@ async def open_app(
             midnight_grace=settings.midnight_grace_minutes * 60,
             misconfigured_recheck=settings.misconfigured_recheck_minutes * 60,
             bookkeeper=bookkeeper,
+            feed=storage.feed,
+            probe_patience=settings.account_probe_patience_seconds,
         )
         await pool.load()
-        jobs = storage.jobs
+        # Hear what other replicas learn about the accounts (a no-op on SQLite: one process knows it all).
+        await stack.enter_async_context(pool.shared())
+        # a job is written before its image goes out when the database keeps up, behind it when it does not
+        jobs = WriteBehindJobs(storage.jobs, bookkeeper)
         ledger = storage.ledger
-        now = clock.time()
-        await jobs.prune(older_than=now - JOB_RETENTION_SECONDS)
-        await ledger.prune(before_day=utc_day(now - 2 * 86400))
+        await stack.enter_async_context(Housekeeper(storage.jobs, ledger, clock))
         service = ImageService(
             ServiceConfig.from_settings(settings),
             access=AccessPolicy.from_lists(settings.admin_ids, settings.allowed_ids),

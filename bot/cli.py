@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.adapters import ChatAdapter
 from bot.app import App, open_app
 from bot.core.models import GenerationRequest, PromptOptions, UserRef
-from bot.errors import ConfigurationError, ImagineError
+from bot.errors import ConfigurationError, ImagineError, StorageUnavailable
 from bot.i18n import describe_error
 from bot.logs import configure_logging
 from bot.providers.base import TokenCheck, TokenState
@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = asyncio.run(_dispatch(command, args, settings, say))
     except KeyboardInterrupt:
         code = 130
+    except StorageUnavailable as exc:
+        print(f"Database error: {exc}", file=sys.stderr)
+        code = EXIT_FAILED
     sys.exit(code)
 
 

@@ -141,6 +141,11 @@ class DeadlineExceeded(UpstreamUnavailable):
     """The whole generation ran past its deadline; retrying at once would likely pay twice."""
 
 
+class StorageUnavailable(Exception):
+    """The database cannot be opened at all (corrupt, not a database, no permission). Not a chat error: the CLI
+    prints its one sentence, which names the file, and exits non-zero."""
+
+
 class ConfigurationError(Exception):
     """A missing or malformed setting. Not a user-facing chat error: the CLI prints it and exits 2."""
 

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigurationError
@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     #: ``postgresql://user:password@host:5432/db`` selects PostgreSQL (several replicas); unset keeps SQLite
     database_url: SecretStr | None = None
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    #: how long other requests wait for the first call on an account whose state is unknown before going ahead
+    account_probe_patience_seconds: float = Field(default=2.0, ge=0, le=120)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # --- Telegram --------------------------------------------------------------------------------
@@ -141,6 +143,9 @@ class Settings(BaseSettings):
     discord_guild_ids: CommaList = Field(default_factory=list)
     #: a running image's "thinking" reply gets its status line and ❌ after this long (waiting in line: at once)
     discord_cancel_after_seconds: float = Field(default=4.5, ge=0, le=60)
+    #: sharding (Discord requires it past 2,500 servers): the total, and the shards this replica runs (default all)
+    discord_shard_count: int | None = Field(default=None, ge=1)
+    discord_shard_ids: CommaList = Field(default_factory=list)
 
     # --- Prompt optimisation ---------------------------------------------------------------------
     prompt_optimization: bool = False
@@ -208,6 +213,23 @@ class Settings(BaseSettings):
     def _is_http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _split_shard_ids(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shard_ids_fit_the_count(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if any(not item.isdigit() for item in value):
+            raise ValueError("must be shard numbers, e.g. 0,1")
+        count = info.data.get("discord_shard_count")
+        if value and count is None:
+            raise ValueError("needs DISCORD_SHARD_COUNT")
+        if any(int(item) >= (count or 0) for item in value):
+            raise ValueError(f"every shard number must be below DISCORD_SHARD_COUNT ({count})")
         return value
 
     @field_validator("database_url", mode="before")

@@ -5,7 +5,18 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from bench import failover, http_api, limiter, limiter_pg, memory, overhead, scaling, telegram, web_history
+from bench import (
+    failover,
+    http_api,
+    limiter,
+    limiter_pg,
+    memory,
+    overhead,
+    replicas,
+    scaling,
+    telegram,
+    web_history,
+)
 from bench.__main__ import parse_args, render
 from bench.common import Row, percentile
 from bench.pg_cluster import PostgresCluster
@@ -89,6 +100,16 @@ async def test_postgres_limiter_is_exact_with_the_advisory_lock_and_serializable
     assert by_case["plain"].metrics["admitted"] >= limiter_pg.QUICK.users * limiter_pg.QUICK.per_day
 
 
+async def test_replicas_propagate_state_and_learn_each_spent_account_once(pg_cluster: PostgresCluster) -> None:
+    rows = await replicas.run(replace(replicas.QUICK, images=0), pg_cluster)
+    well_formed(rows, replicas.NAME)
+    propagation, *bursts = rows
+    assert propagation.metrics["p99"] >= propagation.metrics["p50"] > 0
+    assert len(bursts) == 2
+    for row in bursts:  # the floor, or a little above when an answer outlasts the 2 s patience on a busy machine
+        assert row.metrics["calls"] >= row.metrics["floor"]
+
+
 async def test_memory_measures_with_every_job_at_the_provider() -> None:
     (row,) = await memory.run(replace(memory.QUICK, jobs=4, arrival_spacing=0.0))
     well_formed([row], memory.NAME)
@@ -110,6 +131,7 @@ def test_table_and_arguments() -> None:
         "failover",
         "limiter",
         "limiter-pg",
+        "replicas",
         "memory",
         "hostile",
         "http",

@@ -84,7 +84,9 @@ async def test_random_faults_end_in_an_image_or_a_clear_error(
         environ = {
             "CF_API_BASE_URL": fake.base_url,
             "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
-            "HTTP_TIMEOUT_SECONDS": "0.3",
+            # the whole attempt (connecting and sending too) must fit: under load 0.3 s could cut a call before
+            # the fake has seen it, and the counts below would differ by that call
+            "HTTP_TIMEOUT_SECONDS": "1",
             "GENERATION_DEADLINE_SECONDS": str(DEADLINE),
             "CAPACITY_COOLDOWN_SECONDS": "2",
             "RATE_LIMIT_PER_MINUTE": "0",

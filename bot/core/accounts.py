@@ -13,20 +13,26 @@ Three edges, each with a bounded cost:
   and restored permissions come back without a restart, and a still-broken one costs one call per interval.
 - An account that times out (``attempt_deadline``) or is refused by something in between (``UNREACHABLE``)
   rests for ``capacity_cooldown``, doubling while it keeps failing, at most ``_MAX_UNREACHABLE_COOLDOWN``.
+
+Learning costs one call per account, not one per concurrent request or per replica: an account whose state is
+unknown takes one call at a time (``ProbeGate``). With a shared ``AccountStateFeed`` (PostgreSQL), whatever one
+replica learns (spent, cooling, misconfigured, serving again) is published and applied by every other replica.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from bot.core.bookkeeping import Bookkeeper
 from bot.core.clock import Clock, as_datetime, last_utc_midnight, next_utc_midnight, utc_day
 from bot.core.models import AccountHealth, AccountStatus
-from bot.core.persistence import AccountStateStore
+from bot.core.persistence import AccountChange, AccountEvent, AccountStateFeed, AccountStateStore
+from bot.core.probes import ProbeGate
 from bot.errors import AllAccountsUnavailable, UpstreamUnavailable
 from bot.providers.base import FailureKind, UpstreamFailure
 from bot.settings import AccountConfig
@@ -109,6 +115,8 @@ class AccountPool:
         midnight_grace: float = 15 * 60.0,
         misconfigured_recheck: float = 15 * 60.0,
         bookkeeper: Bookkeeper | None = None,
+        feed: AccountStateFeed | None = None,
+        probe_patience: float = 2.0,
     ) -> None:
         self._accounts = [_AccountRuntime(config) for config in sorted(accounts, key=lambda a: a.index)]
         self._store = store
@@ -120,6 +128,9 @@ class AccountPool:
         self._misconfigured_recheck = misconfigured_recheck
         self.bookkeeper = bookkeeper or Bookkeeper()
         self._cursor = 0
+        self._feed = feed
+        # A probe's claim outlives a hung call only as long as one attempt may take.
+        self._gate = ProbeGate(clock, feed, lease=attempt_deadline or 120.0, patience=probe_patience)
 
     @property
     def size(self) -> int:
@@ -130,6 +141,40 @@ class AccountPool:
         spent = await self._store.spent_accounts(now=self._clock.time())
         for account in self._accounts:
             account.spent_until = spent.get(account.config.key)
+        await self._catch_up()
+
+    @asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        """Hear what other replicas learn while open (nothing to hear without a shared feed)."""
+        if self._feed is None:
+            yield
+            return
+        async with self._feed.listen(self.apply, self._catch_up):
+            await self._catch_up()  # anything published between load() and listening
+            yield
+
+    async def _catch_up(self) -> None:
+        if self._feed is not None:
+            for change in await self._feed.current(now=self._clock.time()):
+                self.apply(change)
+
+    def apply(self, change: AccountChange) -> None:
+        """What another replica learnt about one of our accounts; unknown accounts are ignored."""
+        runtime = next((a for a in self._accounts if a.config.key == change.account_key), None)
+        if runtime is None:
+            return
+        if change.event is AccountEvent.SPENT:
+            runtime.spent_until = max(runtime.spent_until or 0.0, change.until or 0.0)
+        elif change.event is AccountEvent.COOLING:
+            runtime.cooling_until = max(runtime.cooling_until or 0.0, change.until or 0.0)
+        elif change.event is AccountEvent.MISCONFIGURED:
+            runtime.misconfigured = change.reason or "misconfigured (learnt by another replica)"
+            runtime.recheck_at = change.until or self._clock.time() + self._misconfigured_recheck
+        else:
+            runtime.misconfigured = None
+            runtime.cooling_until = None
+            runtime.strikes = 0
+        self._gate.heard(change)
 
     def mark_misconfigured(self, account: AccountConfig, reason: str) -> None:
         """Take an account out of rotation; it gets one trial call every ``misconfigured_recheck`` seconds."""
@@ -158,14 +203,16 @@ class AccountPool:
         transient = 0
         tried: set[int] = set()
         while True:
-            account = self._pick(tried)
+            account = await self._choose(tried)
             if account is None:
                 raise self._nothing_available(transient)
             tried.add(account.index)
             calls += 1
+            probe = not self._gate.is_proven(account.key)
             try:
                 value = await self._attempt(call, account)
             except UpstreamFailure as failure:
+                self._gate.finish(account.key, ok=False)
                 self._learn(account, failure)
                 if not failure.kind.fails_over:
                     raise
@@ -176,7 +223,13 @@ class AccountPool:
                             f"{transient} transient failures: {failure.detail}"
                         ) from None
                 continue
+            except BaseException:  # cancelled, or not the upstream's answer: nothing learnt, waiters pick again
+                self._gate.finish(account.key, ok=False)
+                raise
+            self._gate.finish(account.key, ok=True)
             self._runtime(account).served()
+            if probe:
+                self._publish(AccountChange(account.key, AccountEvent.SERVING))
             self._record_call(account, image=counts_as_image, neurons=neurons_of(value))
             return Served(value, account, calls)
 
@@ -193,10 +246,26 @@ class AccountPool:
                 FailureKind.UNREACHABLE, f"no complete answer within {self._attempt_deadline:g} s"
             ) from None
 
-    def _pick(self, tried: set[int]) -> AccountConfig | None:
+    async def _choose(self, tried: set[int]) -> AccountConfig | None:
+        """``_pick``'s account, unless another request (or replica) is finding out whether it serves: then the
+        next one, and when none is left, wait for one of those outcomes and pick again."""
+        busy: set[str] = set()
+        while True:
+            account = self._pick(tried, busy)
+            if account is not None and await self._gate.try_start(account.key):
+                return account
+            if account is not None:
+                busy.add(account.key)
+                continue
+            if not busy:
+                return None
+            await self._gate.wait_any(busy)
+            busy.clear()
+
+    def _pick(self, tried: set[int], busy: Collection[str] = ()) -> AccountConfig | None:
         """The next account to call: serving ones only, untried before tried (a transient retry goes round)."""
         now = self._clock.time()
-        ready = [a.config for a in self._accounts if a.can_serve(now)]
+        ready = [a.config for a in self._accounts if a.can_serve(now) and a.config.key not in busy]
         if not ready:
             return None
         if self._round_robin:
@@ -236,6 +305,7 @@ class AccountPool:
             failure.upstream_request_id or "-",
         )
         self._record_call(account, image=False, failed=True)
+        self._share(account, kind, runtime)
         if kind is FailureKind.SPENT and runtime.spent_until is not None:
             until = runtime.spent_until
             self.bookkeeper.submit(
@@ -243,6 +313,22 @@ class AccountPool:
                 lambda: self._store.mark_spent(account.key, until=until, now=now),
             )
             log.warning("account %s daily allocation spent until %s", account.label, as_datetime(until))
+
+    def _share(self, account: AccountConfig, kind: FailureKind, runtime: _AccountRuntime) -> None:
+        """Tell the other replicas what this failure taught (after memory, like every other write)."""
+        if kind is FailureKind.SPENT and runtime.spent_until is not None:
+            self._publish(AccountChange(account.key, AccountEvent.SPENT, runtime.spent_until))
+        elif kind in (FailureKind.BUSY, FailureKind.UNREACHABLE) and runtime.cooling_until is not None:
+            self._publish(AccountChange(account.key, AccountEvent.COOLING, runtime.cooling_until))
+        elif kind is FailureKind.MISCONFIGURED and runtime.misconfigured is not None:
+            self._publish(
+                AccountChange(account.key, AccountEvent.MISCONFIGURED, runtime.recheck_at, runtime.misconfigured)
+            )
+
+    def _publish(self, change: AccountChange) -> None:
+        feed = self._feed
+        if feed is not None:
+            self.bookkeeper.submit(f"sharing {change.event} of an account", lambda: feed.publish(change))
 
     def _spent_until(self, now: float) -> float:
         """Until the next 00:00 UTC, unless our day began so recently that Cloudflare's may not have yet."""

@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
+
+from bot.core.persistence import JobStore, StoredJob
 
 log = logging.getLogger(__name__)
 
 Write = Callable[[], Awaitable[object]]
+_Item = tuple[str, Write, "asyncio.Future[None] | None"]
 
 
 class Bookkeeper:
@@ -23,7 +27,7 @@ class Bookkeeper:
         self._attempts = attempts
         self._retry_delay = retry_delay
         self._close_within = close_within
-        self._queue: asyncio.Queue[tuple[str, Write]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._logged: set[str] = set()
         #: writes given up after every attempt failed (for ``accounts``/tests; the log says why)
@@ -31,7 +35,18 @@ class Bookkeeper:
 
     def submit(self, what: str, write: Write) -> None:
         """Queue ``write`` (a no-argument coroutine function); ``what`` names it in the log."""
-        self._queue.put_nowait((what, write))
+        self._put((what, write, None))
+
+    async def write(self, what: str, write: Write, *, wait: float) -> None:
+        """Queue ``write`` and wait for it at most ``wait`` seconds; the caller goes on either way, never sees an
+        error, and the write goes on behind it."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._put((what, write, done))
+        with suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(done), wait)
+
+    def _put(self, item: _Item) -> None:
+        self._queue.put_nowait(item)
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._work(), name="bookkeeping")
 
@@ -54,10 +69,12 @@ class Bookkeeper:
 
     async def _work(self) -> None:
         while True:
-            what, write = await self._queue.get()
+            what, write, done = await self._queue.get()
             try:
                 await self._write(what, write)
             finally:
+                if done is not None and not done.done():
+                    done.set_result(None)
                 self._queue.task_done()
 
     async def _write(self, what: str, write: Write) -> None:
@@ -81,3 +98,28 @@ class Bookkeeper:
         if len(self._logged) < 100:  # a bounded memory of what was already said
             self._logged.add(cause)
         log.error("bookkeeping write lost (%s) after %d attempts: %s", what, self._attempts, cause)
+
+
+class WriteBehindJobs:
+    """A ``JobStore`` whose ``save`` never fails a generation: the job is written before the image goes out when
+    the database keeps up (within ``wait`` seconds), and behind it, retried or logged, when it does not.
+
+    A re-roll of a job whose write was lost says "no longer available", which is better than no image at all.
+    """
+
+    def __init__(self, jobs: JobStore, bookkeeper: Bookkeeper, *, wait: float = 1.0) -> None:
+        self._jobs = jobs
+        self._books = bookkeeper
+        self._wait = wait
+
+    async def save(self, job: StoredJob) -> None:
+        await self._books.write(f"job {job.id}", lambda: self._jobs.save(job), wait=self._wait)
+
+    async def get(self, job_id: str) -> StoredJob | None:
+        return await self._jobs.get(job_id)
+
+    async def recent_for_user(self, user_key: str, limit: int) -> list[StoredJob]:
+        return await self._jobs.recent_for_user(user_key, limit)
+
+    async def prune(self, *, older_than: float) -> int:
+        return await self._jobs.prune(older_than=older_than)

@@ -259,7 +259,10 @@ class FakeGateway:
             return
         # Keep what the client asked for, never the token itself.
         conn.identify = {k: v for k, v in data.items() if k != "token"}
-        await conn.dispatch("READY", self._ready_payload())
+        ready = self._ready_payload()
+        if "shard" in data:  # Discord echoes the shard a session identified as
+            ready["shard"] = data["shard"]
+        await conn.dispatch("READY", ready)
         for guild in self.guilds:
             await conn.dispatch("GUILD_CREATE", guild)
         self._ready.set()

@@ -54,3 +54,13 @@ async def test_one_replica_at_a_time_claims_a_probe_until_it_publishes_or_the_le
         assert await two.feed.claim_probe("acc-1", now=1060.0, lease=60.0)  # the holder died: lease over
         await two.feed.publish(AccountChange("acc-1", AccountEvent.SERVING))  # an outcome ends the claim
         assert await one.feed.claim_probe("acc-1", now=1061.0, lease=60.0)
+
+
+async def test_an_account_just_found_spent_cannot_be_claimed_even_before_the_news_arrives(pg_url: str) -> None:
+    async with PostgresStorage(pg_url, pool_size=2) as one, PostgresStorage(pg_url, pool_size=2) as two:
+        assert await one.feed.claim_probe("acc-1", now=1000.0, lease=60.0)
+        await one.feed.publish(AccountChange("acc-1", AccountEvent.SPENT, until=5000.0))
+        assert not await two.feed.claim_probe("acc-1", now=1001.0, lease=60.0)
+        await one.feed.publish(AccountChange("acc-2", AccountEvent.MISCONFIGURED, until=2000.0, reason="401"))
+        assert not await two.feed.claim_probe("acc-2", now=1001.0, lease=60.0)
+        assert await two.feed.claim_probe("acc-2", now=2000.0, lease=60.0)  # its trial call is due

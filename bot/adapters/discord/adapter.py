@@ -48,9 +48,17 @@ class ImagineClient(discord.Client):
         self.tree: app_commands.CommandTree[ImagineClient] = app_commands.CommandTree(self)
         register_commands(self.tree, flow)
 
+    #: False on a sharded replica that does not run shard 0 (that one registers the commands)
+    sync_on_start = True
+
     async def setup_hook(self) -> None:
         self.add_dynamic_items(RerollButton, VaryButton, CancelButton)
-        await sync_commands(self.tree, self.guild_ids)
+        if self.sync_on_start:
+            await sync_commands(self.tree, self.guild_ids)
+
+
+class ShardedImagineClient(ImagineClient, discord.AutoShardedClient):
+    """The same client over several gateway shards (``DISCORD_SHARD_COUNT``); this replica runs ``shard_ids``."""
 
 
 async def sync_commands(tree: app_commands.CommandTree[Any], guild_ids: Sequence[int]) -> None:
@@ -87,6 +95,8 @@ class DiscordAdapter:
             raise ConfigurationError("DISCORD_BOT_TOKEN", "missing: the Discord adapter needs a bot token")
         self._token = settings.discord_bot_token
         self._guild_ids = list(settings.discord_guild_ids)
+        self._shard_count = settings.discord_shard_count
+        self._shard_ids = [int(shard) for shard in settings.discord_shard_ids] or None
         self._proxy = settings.effective_proxy
         self._downloader = ReferenceDownloader(service.config.max_reference_bytes, proxy=self._proxy)
         self.flow = ImagineFlow(service, self._downloader, cancel_after=settings.discord_cancel_after_seconds)
@@ -99,9 +109,7 @@ class DiscordAdapter:
     async def start(self) -> None:
         """Log in, sync the commands, and return once the gateway session is ready (in this event loop)."""
         await self._downloader.open()
-        self.client = ImagineClient(
-            self.flow, self._guild_ids, proxy=self._proxy, guild_ready_timeout=self._guild_ready_timeout
-        )
+        self.client = self._new_client()
         try:
             await self.client.login(self._token.get_secret_value())
             self._connection = asyncio.create_task(self.client.connect(), name="discord-gateway")
@@ -110,6 +118,18 @@ class DiscordAdapter:
             await self.stop()
             raise
         log.info("discord: connected as %s", self.client.user)
+
+    def _new_client(self) -> ImagineClient:
+        options: dict[str, Any] = {"proxy": self._proxy, "guild_ready_timeout": self._guild_ready_timeout}
+        if self._shard_count is None:
+            return ImagineClient(self.flow, self._guild_ids, **options)
+        shards = self._shard_ids or list(range(self._shard_count))
+        log.info("discord: shards %s of %d", shards, self._shard_count)
+        client = ShardedImagineClient(
+            self.flow, self._guild_ids, shard_count=self._shard_count, shard_ids=shards, **options
+        )
+        client.sync_on_start = 0 in shards  # the replica running shard 0 registers the commands for all
+        return client
 
     async def stop(self) -> None:
         """Finish (or, after a grace period, cancel) work in flight, then close the gateway and HTTP sessions."""

@@ -99,12 +99,20 @@ class PostgresAccountFeed:
 
     async def claim_probe(self, account_key: str, *, now: float, lease: float) -> bool:
         # ON CONFLICT ... WHERE runs under the row's lock: of two replicas claiming at once, one gets the row.
+        # An account another replica has just found spent, cooling or misconfigured is refused too, even before
+        # its notification arrives here (the claim would be a wasted call).
         row = await self._db.fetch_one(
-            "INSERT INTO account_state (account_key, probe_until, updated_at) VALUES (%(key)s, %(until)s, %(now)s)"
-            " ON CONFLICT (account_key) DO UPDATE SET probe_until = excluded.probe_until,"
-            " updated_at = excluded.updated_at"
-            " WHERE account_state.probe_until IS NULL OR account_state.probe_until <= %(now)s"
-            " RETURNING 1",
+            """
+            INSERT INTO account_state AS a (account_key, probe_until, updated_at)
+            VALUES (%(key)s, %(until)s, %(now)s)
+            ON CONFLICT (account_key) DO UPDATE SET probe_until = excluded.probe_until,
+                                                    updated_at = excluded.updated_at
+            WHERE (a.probe_until IS NULL OR a.probe_until <= %(now)s)
+              AND (a.spent_until IS NULL OR a.spent_until <= %(now)s)
+              AND (a.cooling_until IS NULL OR a.cooling_until <= %(now)s)
+              AND (a.misconfigured IS NULL OR a.recheck_at <= %(now)s)
+            RETURNING 1
+            """,
             {"key": account_key, "until": now + lease, "now": now},
         )
         return row is not None

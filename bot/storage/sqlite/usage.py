@@ -54,7 +54,7 @@ class SqliteUsageLedger:
             "per_day": _UNLIMITED if per_day is None else per_day,
         }
         # One INSERT ... SELECT ... WHERE is atomic in SQLite, so concurrent requests cannot both pass the check.
-        rows = await self._db.fetch_all(_CONSUME, params)
+        rows = await self._db.returning(_CONSUME, params)
         return tuple(int(row[0]) for row in rows) if rows else None
 
     async def refund(self, *event_ids: int) -> None:
