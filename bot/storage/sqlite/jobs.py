@@ -40,10 +40,11 @@ class SqliteJobStore:
                     job.created_at,
                 ),
             )
-            await conn.executemany(
-                "INSERT INTO job_references (job_id, position, data) VALUES (?, ?, ?)",
-                [(job.id, position, data) for position, data in enumerate(job.references)],
-            )
+            if job.references:  # most jobs have none: no trip to the database thread for nothing
+                await conn.executemany(
+                    "INSERT INTO job_references (job_id, position, data) VALUES (?, ?, ?)",
+                    [(job.id, position, data) for position, data in enumerate(job.references)],
+                )
 
     async def get(self, job_id: str) -> StoredJob | None:
         row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
