@@ -19,7 +19,7 @@ run: $(STAMP)
 
 test: $(STAMP) chromium
 	@# the storage suite runs against a real PostgreSQL: Debian's server package, a throwaway cluster per session
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && apt-get install -y postgresql; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 	NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost $(BIN)/python -m pytest -q
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/mypy
