@@ -60,6 +60,8 @@ def configure_logging(level: str, secrets: Iterable[str]) -> Redactor:
     # httpx logs every request URL at INFO, and Bot API URLs carry the token: keep it quieter (and redacted anyway).
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("httpcore").setLevel(max(logging.WARNING, root.level))
+    # aiosqlite logs every statement twice at DEBUG from its worker thread: noise that buries our own debug lines.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
     # Library warnings (Pillow on a corrupt EXIF block, say) go through the same redacting handler, once per
     # place as Python's default filters decide; nothing in the bot swaps the filters per call (not thread-safe).
     logging.captureWarnings(True)
