@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from bot.core.persistence import StoredJob
+from bot.storage.rows import JOB_COLUMNS, job_from_row
 from bot.storage.sqlite.database import SqliteDatabase
-
-_COLUMNS = (
-    "id, user_key, chat_id, original_prompt, final_prompt, is_json, negative, width, height, steps, model, seed, "
-    "created_at"
-)
 
 
 class SqliteJobStore:
@@ -23,7 +17,7 @@ class SqliteJobStore:
         """Store a job and its (already normalised, small) reference images in one transaction."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                f"INSERT INTO jobs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job.id,
                     job.user_key,
@@ -47,40 +41,22 @@ class SqliteJobStore:
                 )
 
     async def get(self, job_id: str) -> StoredJob | None:
-        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        row = await self._db.fetch_one(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         if row is None:
             return None
         refs = await self._db.fetch_all(
             "SELECT data FROM job_references WHERE job_id = ? ORDER BY position", (job_id,)
         )
-        return replace(_job(row), references=tuple(bytes(ref[0]) for ref in refs))
+        return replace(job_from_row(row), references=tuple(bytes(ref[0]) for ref in refs))
 
     async def recent_for_user(self, user_key: str, limit: int) -> list[StoredJob]:
         """A user's latest jobs, newest first, without their reference images."""
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM jobs WHERE user_key = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE user_key = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (user_key, limit),
         )
-        return [_job(row) for row in rows]
+        return [job_from_row(row) for row in rows]
 
     async def prune(self, *, older_than: float) -> int:
         """Forget jobs created before ``older_than`` (their buttons then answer "no longer available")."""
         return await self._db.execute("DELETE FROM jobs WHERE created_at < ?", (older_than,))
-
-
-def _job(row: Sequence[Any]) -> StoredJob:
-    return StoredJob(
-        id=row[0],
-        user_key=row[1],
-        chat_id=row[2],
-        original_prompt=row[3],
-        final_prompt=row[4],
-        is_json=bool(row[5]),
-        negative=row[6],
-        width=row[7],
-        height=row[8],
-        steps=row[9],
-        model=row[10],
-        seed=row[11],
-        created_at=row[12],
-    )
