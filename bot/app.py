@@ -19,6 +19,7 @@ from bot.core.optimiser import PromptOptimiser
 from bot.core.persistence import Storage
 from bot.core.prompt_optimiser import ChatModel, LLMPromptOptimiser
 from bot.core.queue import JobQueue
+from bot.core.requests import RequestJournal, replica_id
 from bot.core.service import ImageService, ServiceConfig
 from bot.providers.base import ImageProvider
 from bot.providers.catalogue import model_spec
@@ -43,6 +44,8 @@ class App:
     pool: AccountPool
     service: ImageService
     clock: Clock
+    #: accepted requests and their leases; ``run`` keeps them up (``async with app.requests``)
+    requests: RequestJournal
 
 
 def create_http_client(settings: Settings, *, timeout: float | None = None) -> httpx.AsyncClient:
@@ -130,7 +133,20 @@ async def open_app(
         # a job is written before its image goes out when the database keeps up, behind it when it does not
         jobs = WriteBehindJobs(storage.jobs, bookkeeper)
         ledger = storage.ledger
-        await stack.enter_async_context(Housekeeper(storage.jobs, ledger, clock))
+        await stack.enter_async_context(Housekeeper(storage.jobs, ledger, clock, requests=storage.requests))
+        requests = RequestJournal(
+            storage.requests,
+            ledger,
+            clock,
+            replica=replica_id(settings.replica_id),
+            lease=settings.request_lease_seconds,
+            max_takeovers=settings.request_max_takeovers,
+            # SQLite serves one process: an open request of another replica id is a previous run's
+            single_process=storage.feed is None,
+            bookkeeper=bookkeeper,
+        )
+        # The CLI's own requests: a generate that crashed has no one to answer (its charge was nothing anyway).
+        requests.register("cli", None)
         service = ImageService(
             ServiceConfig.from_settings(settings),
             access=AccessPolicy.from_lists(settings.admin_ids, settings.allowed_ids),
@@ -153,5 +169,6 @@ async def open_app(
             optimiser=build_optimiser(settings, http, pool),
             models=ModelMenu.build(settings.flux_models, settings.flux_model, settings.model_daily_limits),
             model_caps=ModelCaps(ledger, clock),
+            requests=requests,
         )
-        yield App(settings, storage, http, provider, pool, service, clock)
+        yield App(settings, storage, http, provider, pool, service, clock, requests)

@@ -132,7 +132,9 @@ async def run_bot(settings: Settings, say: Printer) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with open_app(settings) as app:
+    # The request journal is entered before the adapters start and left after they stopped: every request of
+    # theirs keeps its lease through the drain, and whatever is still open after it is released for a takeover.
+    async with open_app(settings) as app, app.requests:
         states: dict[str, bool] = {}
         adapters = configured_adapters(app, states)
         states.update((adapter.name, False) for adapter in adapters)

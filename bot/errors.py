@@ -141,6 +141,14 @@ class DeadlineExceeded(UpstreamUnavailable):
     """The whole generation ran past its deadline; retrying at once would likely pay twice."""
 
 
+class TakenOver(Exception):
+    """Not for users: this replica lost a request's lease and another one finishes it, so nothing is sent here."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"request {request_id} was taken over by another replica")
+        self.request_id = request_id
+
+
 class StorageUnavailable(Exception):
     """The database cannot be opened at all (corrupt, not a database, no permission). Not a chat error: the CLI
     prints its one sentence, which names the file, and exits non-zero."""

@@ -180,6 +180,14 @@ class Settings(BaseSettings):
     image_expiration: int = Field(default=7 * 24 * 3600, ge=60)
     image_store_mb: float = Field(default=1024.0, gt=0)
 
+    # --- Requests survive a dead replica (bot/core/requests.py) -----------------------------------
+    #: this process's name in the accepted_requests table (a token of each start is added); default hostname-pid
+    replica_id: str | None = None
+    #: a replica that has not renewed its requests' lease for this long is taken for dead: another one takes over
+    request_lease_seconds: float = Field(default=30.0, ge=0.3, le=3600)
+    #: a request taken over more often than this ends with a message and a refund instead of running again
+    request_max_takeovers: int = Field(default=2, ge=0, le=20)
+
     _split = field_validator("admin_ids", "allowed_ids", "discord_guild_ids", "cors_origins", mode="before")(
         _split_commas
     )

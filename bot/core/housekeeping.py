@@ -8,21 +8,32 @@ import logging
 from types import TracebackType
 
 from bot.core.clock import Clock, utc_day
-from bot.core.persistence import JobStore, UsageLedger
+from bot.core.persistence import AcceptedRequests, JobStore, UsageLedger
 
 log = logging.getLogger(__name__)
 
 JOB_RETENTION_SECONDS = 30 * 24 * 3600
 #: usage events the limits still read: today's and yesterday's (a margin for clocks and time zones)
 USAGE_RETENTION_SECONDS = 2 * 86400
+#: ended accepted requests (bot.core.requests)
+REQUEST_RETENTION_SECONDS = 86400
 
 
 class Housekeeper:
     """Prunes at once on entry, then every ``every`` seconds until exit. A failed prune is logged, not raised."""
 
-    def __init__(self, jobs: JobStore, ledger: UsageLedger, clock: Clock, *, every: float = 3600.0) -> None:
+    def __init__(
+        self,
+        jobs: JobStore,
+        ledger: UsageLedger,
+        clock: Clock,
+        *,
+        every: float = 3600.0,
+        requests: AcceptedRequests | None = None,
+    ) -> None:
         self._jobs = jobs
         self._ledger = ledger
+        self._requests = requests
         self._clock = clock
         self._every = every
         self._task: asyncio.Task[None] | None = None
@@ -32,6 +43,8 @@ class Housekeeper:
         try:
             jobs = await self._jobs.prune(older_than=now - JOB_RETENTION_SECONDS)
             events = await self._ledger.prune(before_day=utc_day(now - USAGE_RETENTION_SECONDS))
+            if self._requests is not None:  # ended requests: only a day is kept, for looking into incidents
+                await self._requests.prune(accepted_before=now - REQUEST_RETENTION_SECONDS)
         except Exception:
             log.exception("pruning old jobs and usage failed; trying again in %.0f s", self._every)
             return

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ class GenerationRequest:
     request_id: str = ""
     #: the CLI's ``generate`` runs as an operator: no allow-list, no limits
     bypass_limits: bool = False
+    #: JSON-able: where another replica answers this request if this one dies (the adapter's chat and message,
+    #: interaction...); None: nothing to answer by (an HTTP client's connection dies with its replica)
+    reply: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from bot.core.accounts import AccountPool, Served
 from bot.core.admission import Admission
@@ -37,9 +38,10 @@ from bot.core.models import (
 )
 from bot.core.optimiser import OptimisedPrompt, PromptOptimiser
 from bot.core.parsing import normalise_ratio, parse_prompt
-from bot.core.persistence import JobStore, StoredJob
+from bot.core.persistence import AcceptedRequest, JobStore, StoredJob
 from bot.core.queue import JobQueue
 from bot.core.reference_limits import MAX_REFERENCES
+from bot.core.requests import Redo, RequestJournal
 from bot.core.sizes import resolve_size, resolve_steps
 from bot.errors import (
     AllAccountsUnavailable,
@@ -50,6 +52,7 @@ from bot.errors import (
     InvalidRequest,
     JobNotFound,
     NotPermitted,
+    TakenOver,
     UpstreamRejected,
 )
 from bot.logs import current_request_id
@@ -115,6 +118,8 @@ class _Plan:
     count: int = 1
     #: a 🎨 vary's starting image, fetched once the request is admitted (it becomes the only reference)
     fetch: FetchImage | None = None
+    #: how another replica makes it again if this one dies (``bot.core.requests``)
+    redo: Redo | None = None
 
 
 @dataclass
@@ -142,6 +147,7 @@ class ImageService:
         optimiser: PromptOptimiser | None = None,
         models: ModelMenu | None = None,
         model_caps: ModelCaps | None = None,
+        requests: RequestJournal | None = None,
     ) -> None:
         self.config = config
         self.access = access
@@ -157,6 +163,8 @@ class ImageService:
         self._model_caps = model_caps
         self._tickets = Tickets()
         self._decode_budget = DecodeBudget(config.decode_memory_bytes)
+        #: None: requests are not recorded and do not survive a crash (unit tests)
+        self.requests = requests
 
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
@@ -251,7 +259,8 @@ class ImageService:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
         count = self._count(parsed) if many else 1
-        plan = replace(self._plan(parsed, len(originals)), count=count)
+        redo = Redo("imagine", request.user, request.text, request.options, reply=request.reply)
+        plan = replace(self._plan(parsed, len(originals)), count=count, redo=redo)
         if admission is not None:
             return await self._run(request, plan, progress, started, admission, originals)
         async with self.admission(request.user, count=count, bypass_limits=request.bypass_limits) as own:
@@ -276,15 +285,19 @@ class ImageService:
         request_id: str = "",
         *,
         admission: Admission | None = None,
+        reply: Mapping[str, Any] | None = None,
     ) -> GenerationResult:
-        """Generate a stored job again with a new seed: same final prompt, size, model and references."""
+        """Generate a stored job again with a new seed: same final prompt, size, model and references.
+
+        ``reply``: where another replica answers if this one dies (see ``GenerationRequest.reply``)."""
         started = time.perf_counter()
         job = await self._owned_job(job_id, user)
         parsed = ParsedPrompt(text=job.final_prompt, is_json=job.is_json, negative=job.negative, raw=True)
         size = ImageSize(job.width, job.height)
         plan = _Plan(parsed, model_spec(job.model), size, job.steps, job.references, job.original_prompt)
+        plan = replace(plan, redo=Redo("reroll", user, job_id=job_id, reply=reply))
         request = GenerationRequest(
-            user=user, text=job.original_prompt, request_id=request_id or new_request_id()
+            user=user, text=job.original_prompt, request_id=request_id or new_request_id(), reply=reply
         )
         if admission is not None:
             return (await self._run(request, plan, progress, started, admission))[0]
@@ -300,6 +313,7 @@ class ImageService:
         request_id: str = "",
         *,
         admission: Admission | None = None,
+        reply: Mapping[str, Any] | None = None,
     ) -> GenerationResult:
         """🎨: the stored job's final prompt and size, its shown image (``fetch``) as the only reference, a new seed.
 
@@ -318,8 +332,9 @@ class ImageService:
         parsed = ParsedPrompt(text=job.final_prompt, is_json=job.is_json, negative=job.negative, raw=True)
         size = ImageSize(job.width, job.height)
         plan = _Plan(parsed, model, size, steps, (), job.original_prompt, fetch=fetch)
+        plan = replace(plan, redo=Redo("vary", user, job_id=job_id, reply=reply))
         request = GenerationRequest(
-            user=user, text=job.original_prompt, request_id=request_id or new_request_id()
+            user=user, text=job.original_prompt, request_id=request_id or new_request_id(), reply=reply
         )
         if admission is not None:
             return (await self._run(request, plan, progress, started, admission))[0]
@@ -423,12 +438,69 @@ class ImageService:
         current_request_id.set(request.request_id)
         with self._tickets.open(request.request_id, request.user.key) as ticket:
             try:
-                return await self._taken(request, plan, progress, started, admission, originals)
+                results = await self._taken(request, plan, progress, started, admission, originals)
             except asyncio.CancelledError:
+                await self._ended(request, ok=False)
                 if not ticket.takes_back():
                     raise  # shutting down, or the caller gave up: not ours to turn into a reply
                 log.info("request %s cancelled by its user or an admin", request.request_id)
                 raise Cancelled(request.request_id) from None
+            except Exception:
+                await self._ended(request, ok=False)
+                raise
+        await self._made(request)
+        return results
+
+    async def _made(self, request: GenerationRequest) -> None:
+        """The images exist: a request answered elsewhere is marked as being delivered (``TakenOver`` if it is
+        not ours any more); one answered over its own connection ends here."""
+        if self.requests is None:
+            return
+        if request.reply is None:
+            await self.requests.finish(request.request_id, ok=True)
+        elif not await self.requests.delivering(request.request_id):
+            raise TakenOver(request.request_id)
+
+    async def _ended(self, request: GenerationRequest, *, ok: bool) -> None:
+        # An adapter that answers in a chat ends the request itself once the user has read the error
+        # (``finish_request``): until then another replica would still tell them after a crash.
+        if self.requests is not None and request.reply is None:
+            await self.requests.finish(request.request_id, ok=ok)
+
+    async def finish_request(self, request_id: str, *, delivered: bool) -> None:
+        """The user of a chat request has their answer (images, or a sentence): the request ends."""
+        if self.requests is not None:
+            await self.requests.finish(request_id, ok=delivered)
+
+    async def resume(
+        self,
+        accepted: AcceptedRequest,
+        progress: ProgressCallback | None = None,
+        *,
+        references: tuple[bytes, ...] = (),
+        fetch: FetchImage | None = None,
+    ) -> list[GenerationResult]:
+        """Make a request another replica accepted and could not finish, with the charge it already made
+        (the quota is counted once; a failure hands it back as usual). ``references``: the request's photos,
+        downloaded again by the adapter; ``fetch``: a 🎨 vary's starting image."""
+        redo = Redo.from_payload(accepted.payload)
+        slots = [UsageSlots((event,)) for event in accepted.usage_ids]
+        if not slots:  # an operator's request: nothing was charged
+            slots = [UsageSlots() for _ in range(self.images_asked(_as_request(redo, accepted.id)))]
+        admission = Admission(redo.user, slots, self._limiter)
+        try:
+            if redo.kind == "reroll" and redo.job_id is not None:
+                return [await self.reroll(redo.job_id, redo.user, progress, accepted.id, admission=admission,
+                                          reply=redo.reply)]  # fmt: skip
+            if redo.kind == "vary" and redo.job_id is not None:
+                if fetch is None:  # the adapter kept no way to fetch the image it starts from
+                    raise InvalidReference("The image is no longer available.", code="download_failed")
+                return [await self.vary(redo.job_id, redo.user, fetch, progress, accepted.id, admission=admission,
+                                        reply=redo.reply)]  # fmt: skip
+            request = replace(_as_request(redo, accepted.id), references=references)
+            return await self.generate_all(request, progress, admission=admission)
+        finally:
+            await _quietly(admission.release(), "handing back unused admissions")
 
     async def _taken(
         self,
@@ -451,6 +523,10 @@ class ImageService:
                 # The plan holds the shrunk references; the originals (up to MAX_REFERENCE_MB each) are freed
                 # now rather than stay alive through the queue and the upstream call.
                 plan = replace(plan, references=await self._prepare_references(originals.take()))
+            if self.requests is not None and plan.redo is not None:
+                # Recorded before the first sign of life the user sees (queued, optimising, generating).
+                charged = tuple(event for slot in taken.slots for event in slot.event_ids)
+                await self.requests.accept(request.request_id, plan.redo, charged)
             results, failed = await self._admitted(request, plan, progress, started)
         except BaseException as error:
             # A failed or cancelled generation does not count against the user's limits; a failure counts against
@@ -609,6 +685,12 @@ class ImageService:
             )
         )
         return job_id
+
+
+def _as_request(redo: Redo, request_id: str) -> GenerationRequest:
+    return GenerationRequest(
+        redo.user, redo.text, options=redo.options, request_id=request_id, reply=redo.reply
+    )
 
 
 def _seeds(plan: _Plan) -> list[int]:

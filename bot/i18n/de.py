@@ -143,4 +143,6 @@ MESSAGES: dict[str, str] = {
     "invalid.unknown_model": "Es gibt kein Modell namens '{model}'; wähle eines von: {choices}.",
     "invalid.too_many_images": "Höchstens {limit} Bilder pro Anfrage; du hast {count} verlangt.",
     "error.limit_reached.day_short": "Du hast heute noch {left} von {limit} Bildern, weniger als die {count}, die du verlangt hast. Verlange weniger oder warte bis {reset} (in {wait}).",
+    "resume.maybe_delivered": "Dein Bild wurde möglicherweise kurz vor dem Neustart des Bots schon gesendet. Wenn es oben nicht zu sehen ist, frag bitte noch einmal: es wurde einmal auf dein Kontingent angerechnet.",
+    "resume.gave_up": "Deine Anfrage konnte nach mehreren Neustarts des Bots nicht fertiggestellt werden. Sie wurde nicht auf dein Kontingent angerechnet; bitte versuch es noch einmal, vielleicht mit einem einfacheren Prompt.",
 }

@@ -107,4 +107,6 @@ MESSAGES: dict[str, str] = {
     "accounts.private_only": "In groups /accounts is not answered: send it to me in a private chat.",
     "album.buttons": "Buttons for the images above, by number: 🔁 re-roll, 🎨 vary, 📄 original.",
     "error.limit_reached.day_short": "You have {left} of your {limit} images left today, fewer than the {count} you asked for. Ask for fewer, or wait until {reset} ({wait} from now).",
+    "resume.maybe_delivered": "Your image may already have been sent just before the bot restarted. If it is not above, please ask again: it was counted against your quota once.",
+    "resume.gave_up": "Your request could not be finished after several restarts of the bot. It did not count against your quota; please try again, perhaps with a simpler prompt.",
 }

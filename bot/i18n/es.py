@@ -130,4 +130,6 @@ MESSAGES: dict[str, str] = {
     "invalid.unknown_model": "No hay ningún modelo llamado '{model}'; elige uno de: {choices}.",
     "invalid.too_many_images": "Como mucho {limit} imágenes por petición; has pedido {count}.",
     "error.limit_reached.day_short": "Te quedan {left} de tus {limit} imágenes de hoy, menos que las {count} que has pedido. Pide menos o espera hasta las {reset} (dentro de {wait}).",
+    "resume.maybe_delivered": "Puede que tu imagen ya se enviara justo antes de que el bot se reiniciara. Si no aparece arriba, vuelve a pedirla: se descontó una sola vez de tu cupo.",
+    "resume.gave_up": "Tu petición no se pudo terminar tras varios reinicios del bot. No se ha descontado de tu cupo; vuelve a intentarlo, quizá con un prompt más sencillo.",
 }

@@ -142,4 +142,6 @@ MESSAGES: dict[str, str] = {
     "invalid.unknown_model": "Il n'existe pas de modèle appelé '{model}' ; choisis parmi : {choices}.",
     "invalid.too_many_images": "Au plus {limit} images par demande ; tu en as demandé {count}.",
     "error.limit_reached.day_short": "Il te reste {left} images sur {limit} aujourd'hui, moins que les {count} demandées. Demandes-en moins, ou attends {reset} (dans {wait}).",
+    "resume.maybe_delivered": "Ton image a peut-être déjà été envoyée juste avant le redémarrage du bot. Si elle n'apparaît pas plus haut, redemande-la : elle n'a été décomptée qu'une fois de ton quota.",
+    "resume.gave_up": "Ta demande n'a pas pu être terminée après plusieurs redémarrages du bot. Elle n'est pas décomptée de ton quota ; réessaie, peut-être avec un prompt plus simple.",
 }

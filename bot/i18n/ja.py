@@ -132,4 +132,6 @@ MESSAGES: dict[str, str] = {
     "invalid.unknown_model": "'{model}' というモデルはありません。次から選んでください: {choices}。",
     "invalid.too_many_images": "1 回のリクエストは最大 {limit} 枚です。{count} 枚が指定されました。",
     "error.limit_reached.day_short": "今日の残りは {limit} 枚中 {left} 枚で、指定の {count} 枚に足りません。枚数を減らすか、{reset}（{wait}後）までお待ちください。",
+    "resume.maybe_delivered": "ボットの再起動直前に、画像はすでに送信されている可能性があります。上に見当たらない場合は、もう一度お試しください（利用枠には1回だけ数えています）。",
+    "resume.gave_up": "ボットが何度か再起動したため、リクエストを完了できませんでした。今回は利用枠に数えません。プロンプトを簡単にするなどして、もう一度お試しください。",
 }

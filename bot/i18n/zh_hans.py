@@ -118,4 +118,6 @@ MESSAGES: dict[str, str] = {
     "invalid.unknown_model": "没有名为 '{model}' 的模型；请从以下选择：{choices}。",
     "invalid.too_many_images": "每个请求最多 {limit} 张图片；你要求了 {count} 张。",
     "error.limit_reached.day_short": "你今天的 {limit} 张额度还剩 {left} 张，少于你要求的 {count} 张。请减少数量，或等到 {reset}（{wait} 后）。",
+    "resume.maybe_delivered": "机器人重启前，你的图片可能已经发送。如果上面没有看到，请再请求一次：它只计入了你的额度一次。",
+    "resume.gave_up": "机器人多次重启后仍未能完成你的请求。这次不计入你的额度，请再试一次，也许可以换个更简单的提示词。",
 }

@@ -118,4 +118,6 @@ MESSAGES: dict[str, str] = {
     "invalid.unknown_model": "沒有名為 '{model}' 的模型；請從以下選擇：{choices}。",
     "invalid.too_many_images": "每個請求最多 {limit} 張圖片；你要求了 {count} 張。",
     "error.limit_reached.day_short": "你今天的 {limit} 張額度還剩 {left} 張，少於你要求的 {count} 張。請減少數量，或等到 {reset}（{wait} 後）。",
+    "resume.maybe_delivered": "機器人重新啟動前，你的圖片可能已經送出。如果上面沒有看到，請再要求一次：它只計入你的額度一次。",
+    "resume.gave_up": "機器人多次重新啟動後仍未能完成你的請求。這次不會計入你的額度，請再試一次，也許可以換個更簡單的提示詞。",
 }

@@ -276,6 +276,7 @@ class FakeWorkersAI:
         #: account id -> (Cloudflare's day it was spent on, the bot's clock, how late Cloudflare's day flips)
         self._spent_days: dict[str, tuple[str, Callable[[], float], float]] = {}
         self._closing = asyncio.Event()
+        self._call_arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -297,6 +298,13 @@ class FakeWorkersAI:
     def spend_for_the_day(self, account_id: str, clock: Callable[[], float], *, lag: float = 0.0) -> None:
         """``account_id`` answers "spent" until Cloudflare's next 00:00 UTC, ``lag`` seconds after ``clock``'s."""
         self._spent_days[account_id] = (_cloudflare_day(clock(), lag), clock, lag)
+
+    async def wait_for_calls(self, count: int, timeout: float = 60.0) -> None:  # noqa: ASYNC109 - as wait_for
+        """Return once ``count`` ``/ai/run`` calls have arrived (answered or still held)."""
+        async with asyncio.timeout(timeout):
+            while len(self.calls) < count:
+                self._call_arrived.clear()
+                await self._call_arrived.wait()
 
     def calls_for(self, account_id: str) -> list[FakeCall]:
         """The ``/ai/run`` calls made on one account, in arrival order."""
@@ -339,6 +347,7 @@ class FakeWorkersAI:
         parsed = await _parse(request)
         call = _record(account_id, model, parsed, _bearer(request))
         self.calls.append(call)
+        self._call_arrived.set()
         if self._token_kind(call.token) not in ("account", "user"):
             call.behaviour = "bad_token"
             response = _error(401, 10000, "Authentication error")

@@ -34,6 +34,7 @@ from bot.adapters.telegram.delivery import Delivery
 from bot.adapters.telegram.handlers import TelegramHandlers
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.ratelimit import PoliteRateLimiter
+from bot.adapters.telegram.resume import TelegramResumer
 from bot.core.service import ImageService
 from bot.errors import ConfigurationError
 from bot.i18n import CATALOGUES
@@ -43,6 +44,9 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+#: ``UserRef.platform`` of Telegram users, and the name its resumer is registered under
+PLATFORM = "telegram"
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 #: how many updates are handled at once; generations run in tasks of their own, so none holds a slot for long
@@ -129,6 +133,7 @@ class TelegramAdapter:
             self._service.refund_undelivered,
             spawn=self._spawn,
             late_after=self._settings.telegram_status_after_seconds,
+            on_finished=self._finished,
         )
         handlers = TelegramHandlers(self._service, self._delivery, originals)
         handlers.collect_albums(self._settings.telegram_album_wait_seconds, self._spawn)
@@ -149,13 +154,20 @@ class TelegramAdapter:
             await self._abandon()
             raise TelegramStartError(f"cannot receive Telegram updates: {self._redact(str(exc))}") from None
         await application.start()
+        if self._service.requests is not None:  # take over Telegram requests of replicas that died
+            self._service.requests.register(PLATFORM, TelegramResumer(self._service, self._delivery))
         log.info("Telegram bot @%s is running", application.bot.username)
+
+    async def _finished(self, request_id: str, delivered: bool) -> None:
+        await self._service.finish_request(request_id, delivered=delivered)
 
     async def stop(self) -> None:
         """Stop receiving, give generations in flight a bounded time to finish, close connections."""
         application, self._application = self._application, None
         if application is None:
             return
+        if self._service.requests is not None:
+            self._service.requests.unregister(PLATFORM)
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if self._delivery is not None and (cut := await self._delivery.drain(STOP_GRACE_SECONDS)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,7 +23,7 @@ from bot.adapters.telegram.replies import album_keyboard, cancel_keyboard, resul
 from bot.core.inflight import InFlight
 from bot.core.models import GenerationResult, Progress, ProgressStage, UserRef
 from bot.core.service import ProgressCallback
-from bot.errors import Cancelled, ImagineError
+from bot.errors import Cancelled, ImagineError, TakenOver
 from bot.i18n import describe_error, translate
 from bot.i18n.texts import progress_text
 
@@ -62,11 +62,14 @@ class Delivery:
         *,
         spawn: Spawn | None = None,
         late_after: float = CHAT_ACTION_INTERVAL,
+        on_finished: Callable[[str, bool], Awaitable[None]] | None = None,
     ) -> None:
         self._bot = bot
         self._originals = originals
         #: an image made but never delivered is handed back to the user's limits
         self._on_undelivered = on_undelivered
+        #: the user has the answer (request id, whether the images arrived): the accepted request ends
+        self._on_finished = on_finished
         self._spawn = spawn
         self._late_after = late_after
         self._in_flight = InFlight()
@@ -140,13 +143,23 @@ class Delivery:
                 await pulse.stop()
         except (Exception, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) and _handler_cancelled():
-                raise
+                raise  # the request stays open: another replica, or the next start, answers it
+            if isinstance(exc, TakenOver):
+                await status.remove()  # another replica answers this request now
+                return
             await self._fail(origin, status, exc, None if accepted else on_early_error)
+            await self._finished(request_id, delivered=False)
             return
-        for undelivered in await self.send_results(origin, results):
+        undelivered = await self.send_results(origin, results)
+        for result in undelivered:
             if self._on_undelivered is not None:
-                await self._on_undelivered(undelivered)
+                await self._on_undelivered(result)
         await status.remove()
+        await self._finished(request_id, delivered=not undelivered)
+
+    async def _finished(self, request_id: str, *, delivered: bool) -> None:
+        if self._on_finished is not None:
+            await self._on_finished(request_id, delivered)
 
     async def _fail(
         self,
@@ -288,6 +301,16 @@ class Delivery:
                 reply_markup=keyboard,
                 reply_parameters=_reply_to(origin),
             )
+
+
+def reply_address(origin: Origin, **extra: Any) -> dict[str, Any]:
+    """Where any replica answers a request (``GenerationRequest.reply``): the chat and the message to reply to."""
+    return {"chat_id": origin.chat_id, "reply_to": origin.reply_to, **extra}
+
+
+def origin_from(user: UserRef, reply: Mapping[str, Any]) -> Origin:
+    """The ``Origin`` of a request from its stored address (see ``reply_address``)."""
+    return Origin(user, int(reply["chat_id"]), int(reply["reply_to"]))
 
 
 def _filename(result: GenerationResult) -> str:

@@ -12,15 +12,16 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.adapters.telegram.commands import IMAGINE, message_command
-from bot.adapters.telegram.delivery import Delivery, Origin, Produce
+from bot.adapters.telegram.delivery import Delivery, Origin, Produce, reply_address
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.references import (
     AlbumCollector,
     Media,
     Spawn,
     check_media,
-    download_references,
+    fetch_references,
     media_of,
+    media_payload,
 )
 from bot.adapters.telegram.replies import (
     ALERT_LIMIT,
@@ -138,7 +139,12 @@ class TelegramHandlers:
         except InvalidReference as rejected:
             await self._delivery.reply(origin, describe_error(rejected, origin.locale))
             return
-        request = GenerationRequest(user=origin.user, text=prompt, request_id=new_request_id())
+        request = GenerationRequest(
+            user=origin.user,
+            text=prompt,
+            request_id=new_request_id(),
+            reply=reply_address(origin, media=media_payload(media)),
+        )
 
         async def produce(progress: ProgressCallback) -> list[GenerationResult]:
             # Admitted (allow-list, limits for all --n images, queue room) before anything is downloaded. The
@@ -152,11 +158,7 @@ class TelegramHandlers:
         self._delivery.start(origin, produce, request_id=request.request_id)
 
     async def _download(self, media: Sequence[Media]) -> tuple[bytes, ...]:
-        try:
-            return await download_references(self._delivery.bot, media, self._max_bytes)
-        except TelegramError as exc:
-            log.warning("reference download failed: %s", exc)
-            raise InvalidReference("An image could not be downloaded.", code="download_failed") from None
+        return await fetch_references(self._delivery.bot, media, self._max_bytes)
 
     # ---- /help, /quota, /accounts -------------------------------------------------------------
 
@@ -268,7 +270,8 @@ class TelegramHandlers:
     def _reroll_of(self, job_id: str, origin: Origin) -> Callable[[str], Produce]:
         def produce(request_id: str) -> Produce:
             async def run(progress: ProgressCallback) -> list[GenerationResult]:
-                return [await self._service.reroll(job_id, origin.user, progress, request_id)]
+                reply = reply_address(origin)
+                return [await self._service.reroll(job_id, origin.user, progress, request_id, reply=reply)]
 
             return run
 
@@ -280,7 +283,9 @@ class TelegramHandlers:
 
         def produce(request_id: str) -> Produce:
             async def run(progress: ProgressCallback) -> list[GenerationResult]:
-                return [await self._service.vary(job_id, origin.user, fetch, progress, request_id)]
+                # another replica fetches the image by its file id (the bytes kept here die with this one)
+                reply = reply_address(origin, image=self._file_id_of(job_id, message))
+                return [await self._service.vary(job_id, origin.user, fetch, progress, request_id, reply=reply)]
 
             return run
 
@@ -307,16 +312,22 @@ class TelegramHandlers:
             on_early_error=refused,
         )
 
-    async def _image_of(self, job_id: str, message: Message) -> bytes:
-        """The image a 🎨 starts from: kept bytes, else the file or photo stored in the chat."""
+    def _file_id_of(self, job_id: str, message: Message) -> str | None:
+        """The Telegram file of the image shown for ``job_id``: kept, else the message's document or photo."""
         kept = self._originals.get(job_id)
-        if kept is not None and kept.data is not None:
-            return kept.data
         file_id = kept.file_id if kept is not None else None
         if file_id is None and message.document is not None:
             file_id = message.document.file_id
         if file_id is None and message.photo:
             file_id = message.photo[-1].file_id
+        return file_id
+
+    async def _image_of(self, job_id: str, message: Message) -> bytes:
+        """The image a 🎨 starts from: kept bytes, else the file or photo stored in the chat."""
+        kept = self._originals.get(job_id)
+        if kept is not None and kept.data is not None:
+            return kept.data
+        file_id = self._file_id_of(job_id, message)
         if (
             file_id is None
         ):  # e.g. the buttons under an album after a restart: the image is not on this message

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Bot, Message
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.core import MAX_REFERENCES
 from bot.errors import InvalidReference
@@ -56,6 +56,20 @@ async def download_references(bot: Bot, media: Sequence[Media], max_bytes: int) 
     """Check, then download every file concurrently; the core validates the pixels."""
     check_media(media, max_bytes)
     return tuple(await asyncio.gather(*(_download(bot, item, max_bytes) for item in media)))
+
+
+async def fetch_references(bot: Bot, media: Sequence[Media], max_bytes: int) -> tuple[bytes, ...]:
+    """``download_references``, with Telegram's own failures turned into a sentence for the user."""
+    try:
+        return await download_references(bot, media, max_bytes)
+    except TelegramError as exc:
+        log.warning("reference download failed: %s", exc)
+        raise InvalidReference("An image could not be downloaded.", code="download_failed") from None
+
+
+def media_payload(media: Sequence[Media]) -> list[dict[str, Any]]:
+    """``media`` as JSON, for another replica to download the same files again (file ids work for any)."""
+    return [{"file_id": m.file_id, "file_size": m.file_size, "is_image": m.is_image} for m in media]
 
 
 async def _download(bot: Bot, item: Media, max_bytes: int) -> bytes:
