@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from bot.adapters.http import chat, images, models
 from bot.adapters.http.app import create_app
+from bot.adapters.http.auth import API_PLATFORM
 from bot.adapters.http.context import HttpContext
 from bot.adapters.http.web import web_router
 from bot.app import App
@@ -135,5 +136,8 @@ def build_http_adapter(app: App, adapter_states: dict[str, bool]) -> HttpAdapter
         max_total_bytes=int(settings.image_store_mb * 1024 * 1024),
     )
     context = HttpContext(settings, app.service, archive, adapters=adapter_states)
+    # An API request's answer travels on its own connection, which dies with its replica: a request another
+    # replica takes over is only refunded (the client's SDK retries the dropped connection).
+    app.requests.register(API_PLATFORM, None)
     routers = [models.router, images.router, chat.router, web_router(context, app.clock.time)]
     return HttpAdapter(settings, create_app(context, routers=routers))
