@@ -130,7 +130,7 @@ async def open_app(
         # a job is written before its image goes out when the database keeps up, behind it when it does not
         jobs = WriteBehindJobs(storage.jobs, bookkeeper)
         ledger = storage.ledger
-        await stack.enter_async_context(Housekeeper(storage.jobs, ledger, clock))
+        await stack.enter_async_context(Housekeeper(storage.jobs, ledger, clock, albums=storage.albums))
         service = ImageService(
             ServiceConfig.from_settings(settings),
             access=AccessPolicy.from_lists(settings.admin_ids, settings.allowed_ids),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.storage.postgres.accounts import PostgresAccountStateStore
+from bot.storage.postgres.albums import PostgresAlbumStore
 from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.feed import PostgresAccountFeed
 from bot.storage.postgres.images import PostgresImageStore
@@ -18,6 +19,7 @@ class PostgresStorage:
         self.ledger = PostgresUsageLedger(self.db)
         self.accounts = PostgresAccountStateStore(self.db)
         self.jobs = PostgresJobStore(self.db)
+        self.albums = PostgresAlbumStore(self.db)
         self.images = PostgresImageStore(self.db)
         self.feed = PostgresAccountFeed(self.db)
 
@@ -32,6 +34,7 @@ class PostgresStorage:
 __all__ = [
     "PostgresAccountFeed",
     "PostgresAccountStateStore",
+    "PostgresAlbumStore",
     "PostgresDatabase",
     "PostgresImageStore",
     "PostgresJobStore",

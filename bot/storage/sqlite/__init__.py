@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.core.persistence import AccountStateFeed
 from bot.storage.sqlite.accounts import SqliteAccountStateStore
+from bot.storage.sqlite.albums import SqliteAlbumStore
 from bot.storage.sqlite.database import SqliteDatabase
 from bot.storage.sqlite.images import SqliteImageStore
 from bot.storage.sqlite.jobs import SqliteJobStore
@@ -20,6 +21,7 @@ class SqliteStorage:
         self.ledger = SqliteUsageLedger(self.db)
         self.accounts = SqliteAccountStateStore(self.db)
         self.jobs = SqliteJobStore(self.db)
+        self.albums = SqliteAlbumStore(self.db)
         self.images = SqliteImageStore(self.db)
         #: one process: what the pool learns in memory is already everything there is to know
         self.feed: AccountStateFeed | None = None
@@ -34,6 +36,7 @@ class SqliteStorage:
 
 __all__ = [
     "SqliteAccountStateStore",
+    "SqliteAlbumStore",
     "SqliteDatabase",
     "SqliteImageStore",
     "SqliteJobStore",
