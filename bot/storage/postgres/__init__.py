@@ -8,6 +8,7 @@ from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.feed import PostgresAccountFeed
 from bot.storage.postgres.images import PostgresImageStore
 from bot.storage.postgres.jobs import PostgresJobStore
+from bot.storage.postgres.requests import PostgresAcceptedRequests
 from bot.storage.postgres.usage import PostgresUsageLedger
 
 
@@ -19,6 +20,7 @@ class PostgresStorage:
         self.ledger = PostgresUsageLedger(self.db)
         self.accounts = PostgresAccountStateStore(self.db)
         self.jobs = PostgresJobStore(self.db)
+        self.requests = PostgresAcceptedRequests(self.db)
         self.albums = PostgresAlbumStore(self.db)
         self.images = PostgresImageStore(self.db)
         self.feed = PostgresAccountFeed(self.db)
@@ -32,6 +34,7 @@ class PostgresStorage:
 
 
 __all__ = [
+    "PostgresAcceptedRequests",
     "PostgresAccountFeed",
     "PostgresAccountStateStore",
     "PostgresAlbumStore",
