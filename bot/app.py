@@ -133,7 +133,9 @@ async def open_app(
         # a job is written before its image goes out when the database keeps up, behind it when it does not
         jobs = WriteBehindJobs(storage.jobs, bookkeeper)
         ledger = storage.ledger
-        await stack.enter_async_context(Housekeeper(storage.jobs, ledger, clock, requests=storage.requests))
+        await stack.enter_async_context(
+            Housekeeper(storage.jobs, ledger, clock, albums=storage.albums, requests=storage.requests)
+        )
         requests = RequestJournal(
             storage.requests,
             ledger,

@@ -8,13 +8,15 @@ import logging
 from types import TracebackType
 
 from bot.core.clock import Clock, utc_day
-from bot.core.persistence import AcceptedRequests, JobStore, UsageLedger
+from bot.core.persistence import AcceptedRequests, AlbumStore, JobStore, UsageLedger
 
 log = logging.getLogger(__name__)
 
 JOB_RETENTION_SECONDS = 30 * 24 * 3600
 #: usage events the limits still read: today's and yesterday's (a margin for clocks and time zones)
 USAGE_RETENTION_SECONDS = 2 * 86400
+#: album items are needed for seconds (until claimed); an hour keeps late duplicates recognisable as claimed
+ALBUM_RETENTION_SECONDS = 3600
 #: ended accepted requests (bot.core.requests)
 REQUEST_RETENTION_SECONDS = 86400
 
@@ -29,9 +31,11 @@ class Housekeeper:
         clock: Clock,
         *,
         every: float = 3600.0,
+        albums: AlbumStore | None = None,
         requests: AcceptedRequests | None = None,
     ) -> None:
         self._jobs = jobs
+        self._albums = albums
         self._ledger = ledger
         self._requests = requests
         self._clock = clock
@@ -43,6 +47,10 @@ class Housekeeper:
         try:
             jobs = await self._jobs.prune(older_than=now - JOB_RETENTION_SECONDS)
             events = await self._ledger.prune(before_day=utc_day(now - USAGE_RETENTION_SECONDS))
+            if self._albums is not None:
+                items = await self._albums.prune(older_than=now - ALBUM_RETENTION_SECONDS)
+                if items:
+                    log.debug("pruned %d old album item(s)", items)
             if self._requests is not None:  # ended requests: only a day is kept, for looking into incidents
                 await self._requests.prune(accepted_before=now - REQUEST_RETENTION_SECONDS)
         except Exception:

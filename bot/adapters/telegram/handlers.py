@@ -11,13 +11,12 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.adapters.telegram.albums import SharedAlbums, Spawn
 from bot.adapters.telegram.commands import IMAGINE, message_command
 from bot.adapters.telegram.delivery import Delivery, Origin, Produce, reply_address
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.references import (
-    AlbumCollector,
     Media,
-    Spawn,
     check_media,
     fetch_references,
     media_of,
@@ -34,6 +33,7 @@ from bot.adapters.telegram.replies import (
     parse_button,
 )
 from bot.core.models import GenerationRequest, GenerationResult, UserRef
+from bot.core.persistence import AlbumStore
 from bot.core.service import ImageService, ProgressCallback, new_request_id
 from bot.errors import InvalidReference, NotPermitted
 from bot.i18n import describe_error, resolve_locale, translate
@@ -85,12 +85,12 @@ class TelegramHandlers:
         self._service = service
         self._delivery = delivery
         self._originals = originals
-        self._albums: AlbumCollector | None = None
+        self._albums: SharedAlbums | None = None
         self._max_bytes = service.config.max_reference_bytes
 
-    def collect_albums(self, wait: float, spawn: Spawn) -> None:
-        """Start collecting album items; ``spawn`` runs each album's timer as a background task."""
-        self._albums = AlbumCollector(wait, self._on_album, spawn)
+    def collect_albums(self, store: AlbumStore, wait: float, spawn: Spawn) -> None:
+        """Start gathering album items in ``store``; ``spawn`` runs each album's timer as a background task."""
+        self._albums = SharedAlbums(store, wait, self._on_album, spawn)
 
     # ---- /imagine -----------------------------------------------------------------------------
 
@@ -118,8 +118,21 @@ class TelegramHandlers:
     async def album_item(self, update: Update, context: Context) -> None:
         """One item of an album; the album is handled once complete (see ``_on_album``)."""
         message = update.effective_message
-        if message is not None and self._albums is not None:
-            self._albums.add(message)
+        if message is None or self._albums is None:
+            return
+        try:
+            await self._albums.add(message)
+        except Exception as exc:  # the shared database: the album cannot be gathered
+            call = message_command(message, context.bot.username)
+            if call is not None and call.name in IMAGINE and (origin := origin_of(message)) is not None:
+                # the captioned item is the request: its sender hears it once, in a sentence
+                await self._delivery.reply(origin, self._delivery.error_text(exc, origin.locale))
+            else:
+                log.warning("an album item could not be stored: %s", exc)
+
+    async def settle_albums(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait (up to ``timeout``) until the albums this process waits on were handed over (see ``SharedAlbums``)."""
+        return self._albums is None or await self._albums.settle(timeout)
 
     async def _on_album(self, messages: list[Message]) -> None:
         # Only an album captioned with our command is a request; any other album is none of our business.
