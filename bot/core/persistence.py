@@ -6,11 +6,11 @@ The core depends only on these; ``bot.storage.sqlite`` and ``bot.storage.postgre
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.image_store import ImageStore
 
@@ -165,6 +165,89 @@ class AccountStateFeed(Protocol):
         ...
 
 
+class RequestState(StrEnum):
+    """Where an accepted request is. The first three are open: a replica holds its lease."""
+
+    WAITING = "waiting"
+    RUNNING = "running"
+    #: the image is being sent: after a crash it may have arrived, so it is never made again
+    DELIVERING = "delivering"
+    DONE = "done"
+    FAILED = "failed"
+
+
+OPEN_STATES = (RequestState.WAITING, RequestState.RUNNING, RequestState.DELIVERING)
+
+
+@dataclass(frozen=True)
+class AcceptedRequest:
+    """A request the user saw acknowledged, from acceptance until it ends (the ``accepted_requests`` table).
+
+    The row is the lease: ``replica`` holds it until ``lease_until`` and renews it while it lives; once it
+    lapses another replica takes the request over (``AcceptedRequests.claim_expired``).
+    """
+
+    id: str
+    user_key: str
+    platform: str
+    replica: str
+    state: RequestState
+    accepted_at: float
+    lease_until: float
+    attempts: int = 1
+    #: the usage events charged at acceptance: a takeover reuses them, so the quota is counted once
+    usage_ids: tuple[int, ...] = ()
+    #: JSON-able: what another replica needs to finish or answer it (see ``bot.core.requests``)
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class AcceptedRequests(Protocol):
+    """The accepted requests and their leases, shared by every replica on the database."""
+
+    async def insert(self, request: AcceptedRequest) -> None:
+        """Record a newly accepted request."""
+        ...
+
+    async def get(self, request_id: str) -> AcceptedRequest | None: ...
+
+    async def renew(self, replica: str, *, lease_until: float) -> int:
+        """Extend the lease of every open request ``replica`` holds, in one statement; returns how many."""
+        ...
+
+    async def set_state(self, request_id: str, state: RequestState, *, replica: str) -> bool:
+        """Move an open request ``replica`` still holds to ``state``; False when it is not (any more) its own
+        or has already ended (another replica took it over after the lease lapsed)."""
+        ...
+
+    async def claim_expired(
+        self,
+        replica: str,
+        *,
+        now: float,
+        lease_until: float,
+        platforms: Sequence[str],
+        limit: int,
+        foreign_too: bool = False,
+    ) -> list[AcceptedRequest]:
+        """Take over up to ``limit`` open requests of ``platforms`` whose lease lapsed by ``now`` (each once,
+        however many replicas sweep at the same time): they become ``replica``'s until ``lease_until``, with
+        ``attempts`` raised by one. ``foreign_too``: also every open request another replica holds (a single
+        process restarting: whoever held them is gone)."""
+        ...
+
+    async def release(self, replica: str, *, now: float) -> int:
+        """Let the lease of every open request ``replica`` holds lapse at ``now`` (a clean stop); how many."""
+        ...
+
+    async def prune(self, *, accepted_before: float) -> int:
+        """Forget ended requests accepted before ``accepted_before``; returns how many."""
+        ...
+
+
 class Storage(Protocol):
     """One backend's stores, opened and closed together by the entry point."""
 
@@ -179,6 +262,9 @@ class Storage(Protocol):
 
     @property
     def images(self) -> ImageStore: ...
+
+    @property
+    def requests(self) -> AcceptedRequests: ...
 
     @property
     def feed(self) -> AccountStateFeed | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.persistence import StoredJob
+from bot.core.persistence import AcceptedRequest, RequestState, StoredJob
 
 #: the columns every job query selects, in the order ``job_from_row`` reads them
 JOB_COLUMNS = (
@@ -30,4 +31,41 @@ def job_from_row(row: Sequence[Any]) -> StoredJob:
         model=row[10],
         seed=row[11],
         created_at=row[12],
+    )
+
+
+#: the columns every accepted-request query selects, in the order ``accepted_from_row`` reads them
+ACCEPTED_COLUMNS = (
+    "id, user_key, platform, replica, state, accepted_at, lease_until, attempts, usage_ids, payload"
+)
+
+
+def accepted_values(request: AcceptedRequest) -> tuple[Any, ...]:
+    """The values of ``ACCEPTED_COLUMNS`` for an insert (JSON for the usage ids and the payload)."""
+    return (
+        request.id,
+        request.user_key,
+        request.platform,
+        request.replica,
+        request.state.value,
+        request.accepted_at,
+        request.lease_until,
+        request.attempts,
+        json.dumps(list(request.usage_ids)),
+        json.dumps(request.payload, separators=(",", ":")),
+    )
+
+
+def accepted_from_row(row: Sequence[Any]) -> AcceptedRequest:
+    return AcceptedRequest(
+        id=row[0],
+        user_key=row[1],
+        platform=row[2],
+        replica=row[3],
+        state=RequestState(row[4]),
+        accepted_at=row[5],
+        lease_until=row[6],
+        attempts=row[7],
+        usage_ids=tuple(int(event) for event in json.loads(row[8])),
+        payload=json.loads(row[9]),
     )

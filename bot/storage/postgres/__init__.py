@@ -7,6 +7,7 @@ from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.feed import PostgresAccountFeed
 from bot.storage.postgres.images import PostgresImageStore
 from bot.storage.postgres.jobs import PostgresJobStore
+from bot.storage.postgres.requests import PostgresAcceptedRequests
 from bot.storage.postgres.usage import PostgresUsageLedger
 
 
@@ -18,6 +19,7 @@ class PostgresStorage:
         self.ledger = PostgresUsageLedger(self.db)
         self.accounts = PostgresAccountStateStore(self.db)
         self.jobs = PostgresJobStore(self.db)
+        self.requests = PostgresAcceptedRequests(self.db)
         self.images = PostgresImageStore(self.db)
         self.feed = PostgresAccountFeed(self.db)
 
@@ -30,6 +32,7 @@ class PostgresStorage:
 
 
 __all__ = [
+    "PostgresAcceptedRequests",
     "PostgresAccountFeed",
     "PostgresAccountStateStore",
     "PostgresDatabase",

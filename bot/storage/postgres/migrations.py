@@ -151,4 +151,27 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     CREATE INDEX jobs_user_created ON jobs (user_key, created_at);
     CREATE INDEX images_job ON images (job_id);
     """,
+    # 6: requests the user saw acknowledged, until they end: the row is the lease (bot.core.requests). Open
+    # rows are looked up per user (the per-user cap), by lapsed lease (the takeover sweep) and by replica (renewal).
+    """
+    CREATE TABLE accepted_requests (
+        id TEXT PRIMARY KEY,
+        user_key TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        replica TEXT NOT NULL,
+        state TEXT NOT NULL,
+        accepted_at DOUBLE PRECISION NOT NULL,
+        lease_until DOUBLE PRECISION NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        usage_ids TEXT NOT NULL DEFAULT '[]',
+        payload TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX accepted_requests_open_user ON accepted_requests (user_key, accepted_at)
+        WHERE state IN ('waiting', 'running', 'delivering');
+    CREATE INDEX accepted_requests_open_lease ON accepted_requests (lease_until)
+        WHERE state IN ('waiting', 'running', 'delivering');
+    CREATE INDEX accepted_requests_open_replica ON accepted_requests (replica)
+        WHERE state IN ('waiting', 'running', 'delivering');
+    CREATE INDEX accepted_requests_accepted ON accepted_requests (accepted_at);
+    """,
 )

@@ -9,6 +9,7 @@ from bot.storage.sqlite.accounts import SqliteAccountStateStore
 from bot.storage.sqlite.database import SqliteDatabase
 from bot.storage.sqlite.images import SqliteImageStore
 from bot.storage.sqlite.jobs import SqliteJobStore
+from bot.storage.sqlite.requests import SqliteAcceptedRequests
 from bot.storage.sqlite.usage import SqliteUsageLedger
 
 
@@ -20,6 +21,7 @@ class SqliteStorage:
         self.ledger = SqliteUsageLedger(self.db)
         self.accounts = SqliteAccountStateStore(self.db)
         self.jobs = SqliteJobStore(self.db)
+        self.requests = SqliteAcceptedRequests(self.db)
         self.images = SqliteImageStore(self.db)
         #: one process: what the pool learns in memory is already everything there is to know
         self.feed: AccountStateFeed | None = None
@@ -33,6 +35,7 @@ class SqliteStorage:
 
 
 __all__ = [
+    "SqliteAcceptedRequests",
     "SqliteAccountStateStore",
     "SqliteDatabase",
     "SqliteImageStore",

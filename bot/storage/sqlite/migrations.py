@@ -74,4 +74,27 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_user_created ON jobs (user_key, created_at);
     CREATE INDEX images_job ON images (job_id);
     """,
+    # 4: requests the user saw acknowledged, until they end: the row is the lease (bot.core.requests). Open
+    # rows are looked up per user (the per-user cap) and by lapsed lease (the takeover sweep).
+    """
+    CREATE TABLE accepted_requests (
+        id TEXT PRIMARY KEY,
+        user_key TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        replica TEXT NOT NULL,
+        state TEXT NOT NULL,
+        accepted_at REAL NOT NULL,
+        lease_until REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        usage_ids TEXT NOT NULL DEFAULT '[]',
+        payload TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX accepted_requests_open_user ON accepted_requests (user_key, accepted_at)
+        WHERE state IN ('waiting', 'running', 'delivering');
+    CREATE INDEX accepted_requests_open_lease ON accepted_requests (lease_until)
+        WHERE state IN ('waiting', 'running', 'delivering');
+    CREATE INDEX accepted_requests_open_replica ON accepted_requests (replica)
+        WHERE state IN ('waiting', 'running', 'delivering');
+    CREATE INDEX accepted_requests_accepted ON accepted_requests (accepted_at);
+    """,
 )

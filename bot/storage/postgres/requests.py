@@ -1,0 +1,101 @@
+"""Accepted requests and their leases on PostgreSQL: every replica renews its own and sweeps up the lapsed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.persistence import AcceptedRequest, RequestState
+from bot.storage.postgres.database import PostgresDatabase
+from bot.storage.rows import ACCEPTED_COLUMNS, accepted_from_row, accepted_values
+
+# SKIP LOCKED: replicas sweeping at the same moment each take different rows instead of queueing on the same
+# ones; FOR UPDATE re-checks the lease on the latest row version, so a row renewed meanwhile is left alone.
+_CLAIM = """
+UPDATE accepted_requests AS taken
+SET replica = %(me)s, lease_until = %(until)s, attempts = taken.attempts + 1
+FROM (
+    SELECT id FROM accepted_requests
+    WHERE state IN ('waiting', 'running', 'delivering') AND platform = ANY(%(platforms)s)
+      AND (lease_until <= %(now)s OR (%(foreign)s AND replica <> %(me)s))
+    ORDER BY lease_until LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) AS due
+WHERE taken.id = due.id
+RETURNING taken.id, taken.user_key, taken.platform, taken.replica, taken.state, taken.accepted_at,
+          taken.lease_until, taken.attempts, taken.usage_ids, taken.payload
+"""
+
+
+class PostgresAcceptedRequests:
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+
+    async def insert(self, request: AcceptedRequest) -> None:
+        """Record a newly accepted request."""
+        await self._db.execute(
+            f"INSERT INTO accepted_requests ({ACCEPTED_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            accepted_values(request),
+        )
+
+    async def get(self, request_id: str) -> AcceptedRequest | None:
+        row = await self._db.fetch_one(
+            f"SELECT {ACCEPTED_COLUMNS} FROM accepted_requests WHERE id = %s", (request_id,)
+        )
+        return None if row is None else accepted_from_row(row)
+
+    async def renew(self, replica: str, *, lease_until: float) -> int:
+        """Extend the lease of every open request ``replica`` holds."""
+        return await self._db.execute(
+            "UPDATE accepted_requests SET lease_until = %s"
+            " WHERE replica = %s AND state IN ('waiting', 'running', 'delivering')",
+            (lease_until, replica),
+        )
+
+    async def set_state(self, request_id: str, state: RequestState, *, replica: str) -> bool:
+        """Move an open request ``replica`` still holds to ``state``."""
+        changed = await self._db.execute(
+            "UPDATE accepted_requests SET state = %s"
+            " WHERE id = %s AND replica = %s AND state IN ('waiting', 'running', 'delivering')",
+            (state.value, request_id, replica),
+        )
+        return changed == 1
+
+    async def claim_expired(
+        self,
+        replica: str,
+        *,
+        now: float,
+        lease_until: float,
+        platforms: Sequence[str],
+        limit: int,
+        foreign_too: bool = False,
+    ) -> list[AcceptedRequest]:
+        """Take over open requests whose lease lapsed, each by one replica only."""
+        rows = await self._db.fetch_all(
+            _CLAIM,
+            {
+                "me": replica,
+                "until": lease_until,
+                "platforms": list(platforms),
+                "now": now,
+                "foreign": foreign_too,
+                "limit": limit,
+            },
+        )
+        return sorted((accepted_from_row(row) for row in rows), key=lambda request: request.accepted_at)
+
+    async def release(self, replica: str, *, now: float) -> int:
+        """Let the lease of every open request ``replica`` holds lapse now."""
+        return await self._db.execute(
+            "UPDATE accepted_requests SET lease_until = %s"
+            " WHERE replica = %s AND state IN ('waiting', 'running', 'delivering')",
+            (now, replica),
+        )
+
+    async def prune(self, *, accepted_before: float) -> int:
+        """Forget ended requests accepted before ``accepted_before``."""
+        return await self._db.execute(
+            "DELETE FROM accepted_requests"
+            " WHERE accepted_at < %s AND state NOT IN ('waiting', 'running', 'delivering')",
+            (accepted_before,),
+        )
