@@ -17,6 +17,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, context
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.core.persistence import AcceptedRequest
+
 #: called with a user key whenever one of that user's requests left its line (on any replica)
 Wake = Callable[[str], None]
 
@@ -32,11 +34,10 @@ class LineTicket:
 class UserLines(Protocol):
     """The per-user lines of the whole deployment. Every method is atomic across processes for one user."""
 
-    async def register(self, ticket: LineTicket, *, cap: int, now: float) -> int:
-        """Register ``ticket`` as waiting if its user has fewer than ``cap`` requests open (waiting or running).
-
-        Returns how many were open before: the ticket was registered if and only if that is below ``cap``.
-        """
+    async def register(self, request: AcceptedRequest, *, cap: int) -> int | None:
+        """Record ``request`` (waiting) if its user has fewer than ``cap`` requests waiting or running: None
+        when recorded, else how many there are (nothing was recorded). On a database this is the
+        ``accepted_requests`` insert itself, with the cap checked in the same step."""
         ...
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:
@@ -92,15 +93,13 @@ class MemoryUserLines:
         self._arrivals = 0
         self._listeners: list[Wake] = []
 
-    async def register(self, ticket: LineTicket, *, cap: int, now: float) -> int:
-        line = self._users.setdefault(ticket.user_key, {})
-        open_before = len(line)
-        if open_before < cap:
-            self._arrivals += 1
-            line[ticket.id] = _Entry(self._arrivals)
-        elif not line:
-            del self._users[ticket.user_key]
-        return open_before
+    async def register(self, request: AcceptedRequest, *, cap: int) -> int | None:
+        line = self._users.get(request.user_key, {})
+        if len(line) >= cap:
+            return len(line)
+        self._arrivals += 1
+        self._users.setdefault(request.user_key, line)[request.id] = _Entry(self._arrivals)
+        return None
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:
         line = self._users.get(ticket.user_key, {})

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
+from bot.core.clock import Clock, SystemClock
 from bot.core.lines import LineTicket, MemoryUserLines, UserLines, Wakeups
+from bot.core.persistence import AcceptedRequest, RequestState
 from bot.errors import QueueFull
 
 log = logging.getLogger(__name__)
@@ -119,12 +120,19 @@ class JobQueue:
         global_limit: int,
         lines: UserLines | None = None,
         poll_every: float = 5.0,
+        replica: str = "",
+        lease: float = 60.0,
+        clock: Clock | None = None,
     ) -> None:
         self._per_user = per_user
         self._max_waiting = max_waiting_per_user
         self._global = _Line(global_limit)
         self._lines: UserLines = lines if lines is not None else MemoryUserLines()
         self._poll_every = poll_every
+        #: the replica recorded as the holder of the requests registered here, and for how long at first
+        self._replica = replica
+        self._lease = lease
+        self._clock: Clock = clock or SystemClock()
         self._wakeups = Wakeups()
         self._user_waiting = 0
         #: this process's running requests per user: the line to fall back on when the shared one cannot answer
@@ -134,16 +142,26 @@ class JobQueue:
         """Hear, while open, when another replica's request leaves a user's line (so waiters here move up)."""
         return self._lines.listen(self._wakeups.wake)
 
-    async def register(self, user_key: str, ticket_id: str | None = None) -> LineTicket:
+    async def register(self, user_key: str, ticket_id: str | None = None, *, platform: str = "") -> LineTicket:
         """Take a place in the user's line, or raise ``QueueFull`` (nothing registered) if it could not even wait.
 
         Atomic across replicas: the user's open requests never exceed ``per_user + max_waiting_per_user``.
         """
         ticket = LineTicket(ticket_id or uuid.uuid4().hex[:12], user_key)
+        now = self._clock.time()
+        request = AcceptedRequest(
+            id=ticket.id,
+            user_key=user_key,
+            platform=platform or user_key.partition(":")[0],
+            replica=self._replica,
+            state=RequestState.WAITING,
+            accepted_at=now,
+            lease_until=now + self._lease,
+        )
         cap = self._per_user + self._max_waiting
-        open_before = await self._lines.register(ticket, cap=cap, now=time.time())
-        if open_before >= cap:
-            raise QueueFull(waiting=max(0, open_before - self._per_user))
+        refused_at = await self._lines.register(request, cap=cap)
+        if refused_at is not None:
+            raise QueueFull(waiting=max(0, refused_at - self._per_user))
         return ticket
 
     async def abandon(self, ticket: LineTicket) -> None:

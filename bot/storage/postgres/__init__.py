@@ -7,6 +7,7 @@ from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.feed import PostgresAccountFeed
 from bot.storage.postgres.images import PostgresImageStore
 from bot.storage.postgres.jobs import PostgresJobStore
+from bot.storage.postgres.lines import PostgresUserLines
 from bot.storage.postgres.requests import PostgresAcceptedRequests
 from bot.storage.postgres.usage import PostgresUsageLedger
 
@@ -20,6 +21,7 @@ class PostgresStorage:
         self.accounts = PostgresAccountStateStore(self.db)
         self.jobs = PostgresJobStore(self.db)
         self.requests = PostgresAcceptedRequests(self.db)
+        self.lines = PostgresUserLines(self.db)
         self.images = PostgresImageStore(self.db)
         self.feed = PostgresAccountFeed(self.db)
 
@@ -40,4 +42,5 @@ __all__ = [
     "PostgresJobStore",
     "PostgresStorage",
     "PostgresUsageLedger",
+    "PostgresUserLines",
 ]

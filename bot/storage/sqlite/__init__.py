@@ -9,6 +9,7 @@ from bot.storage.sqlite.accounts import SqliteAccountStateStore
 from bot.storage.sqlite.database import SqliteDatabase
 from bot.storage.sqlite.images import SqliteImageStore
 from bot.storage.sqlite.jobs import SqliteJobStore
+from bot.storage.sqlite.lines import SqliteUserLines
 from bot.storage.sqlite.requests import SqliteAcceptedRequests
 from bot.storage.sqlite.usage import SqliteUsageLedger
 
@@ -22,6 +23,7 @@ class SqliteStorage:
         self.accounts = SqliteAccountStateStore(self.db)
         self.jobs = SqliteJobStore(self.db)
         self.requests = SqliteAcceptedRequests(self.db)
+        self.lines = SqliteUserLines(self.db)
         self.images = SqliteImageStore(self.db)
         #: one process: what the pool learns in memory is already everything there is to know
         self.feed: AccountStateFeed | None = None
@@ -42,4 +44,5 @@ __all__ = [
     "SqliteJobStore",
     "SqliteStorage",
     "SqliteUsageLedger",
+    "SqliteUserLines",
 ]
