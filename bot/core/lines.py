@@ -37,7 +37,8 @@ class UserLines(Protocol):
     async def register(self, request: AcceptedRequest, *, cap: int) -> int | None:
         """Record ``request`` (waiting) if its user has fewer than ``cap`` requests waiting or running: None
         when recorded, else how many there are (nothing was recorded). On a database this is the
-        ``accepted_requests`` insert itself, with the cap checked in the same step."""
+        ``accepted_requests`` insert itself, with the cap checked in the same step. A request already recorded
+        (taken over from a replica that died) is not recorded twice: it keeps its place (None)."""
         ...
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:
@@ -95,6 +96,8 @@ class MemoryUserLines:
 
     async def register(self, request: AcceptedRequest, *, cap: int) -> int | None:
         line = self._users.get(request.user_key, {})
+        if request.id in line:
+            return None
         if len(line) >= cap:
             return len(line)
         self._arrivals += 1

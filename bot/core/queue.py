@@ -142,7 +142,9 @@ class JobQueue:
         """Hear, while open, when another replica's request leaves a user's line (so waiters here move up)."""
         return self._lines.listen(self._wakeups.wake)
 
-    async def register(self, user_key: str, ticket_id: str | None = None, *, platform: str = "") -> LineTicket:
+    async def register(
+        self, user_key: str, ticket_id: str | None = None, *, platform: str = ""
+    ) -> LineTicket:
         """Take a place in the user's line, or raise ``QueueFull`` (nothing registered) if it could not even wait.
 
         Atomic across replicas: the user's open requests never exceed ``per_user + max_waiting_per_user``.

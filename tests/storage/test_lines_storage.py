@@ -77,6 +77,16 @@ async def test_a_running_cap_of_two_lets_the_first_two_run(storage: Storage) -> 
     assert await lines.try_start(ticket("a"), running_cap=2) == 0
 
 
+async def test_a_request_already_recorded_keeps_its_row_and_its_place(storage: Storage) -> None:
+    lines = storage.lines
+    await lines.register(waiting("a", 1000.0), cap=1)
+    assert await lines.try_start(ticket("a"), running_cap=1) == 0
+    # taken over after a crash, it registers again on the new replica: not refused, not doubled
+    assert await lines.register(waiting("a", 1005.0), cap=1) is None
+    assert await lines.try_start(ticket("a"), running_cap=1) == 0
+    assert await lines.register(waiting("b", 1006.0), cap=1) == 1
+
+
 async def test_a_request_not_in_line_is_an_error_not_a_start(storage: Storage) -> None:
     with pytest.raises(LookupError):
         await storage.lines.try_start(ticket("nobody"), running_cap=1)
@@ -119,3 +129,19 @@ async def test_leaving_wakes_the_users_waiters_on_another_replica(pg_url: str) -
             assert await asyncio.wait_for(heard.get(), timeout=30) == USER
             assert await asyncio.wait_for(heard.get(), timeout=30) == "http:bob"
             assert heard.empty()
+
+
+async def test_the_journal_adopts_the_row_the_line_registered_and_leaves_its_state(storage: Storage) -> None:
+    await storage.lines.register(waiting("a", 1000.0), cap=3)
+    await storage.lines.try_start(ticket("a"), running_cap=1)
+    accepted = AcceptedRequest(
+        id="a", user_key=USER, platform="http", replica="r2", state=RequestState.WAITING,
+        accepted_at=1001.0, lease_until=1031.0, usage_ids=(4, 5), payload={"kind": "imagine"},
+    )  # fmt: skip
+    await storage.requests.insert(accepted)
+    row = await storage.requests.get("a")
+    assert row is not None
+    assert (row.state, row.replica, row.lease_until, row.usage_ids, row.payload) == (
+        RequestState.RUNNING, "r2", 1031.0, (4, 5), {"kind": "imagine"},
+    )  # fmt: skip
+    assert row.accepted_at == 1000.0  # its place in line is kept

@@ -23,18 +23,21 @@ CHANNEL = "imagine_lines"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('lines:' || %s, 0))"
 
 # The open count and the insert in one statement, so the count the caller hears is the one the insert obeyed.
+# A request already recorded (taken over from a replica that died) keeps its row and its place.
 _REGISTER = f"""
 WITH line AS (
     SELECT count(*) AS open FROM accepted_requests
     WHERE user_key = %(user)s AND state IN ('waiting', 'running')
+), known AS (
+    SELECT count(*) AS rows FROM accepted_requests WHERE id = %(id)s
 ), added AS (
     INSERT INTO accepted_requests ({ACCEPTED_COLUMNS})
     SELECT %(id)s, %(user)s, %(platform)s, %(replica)s, %(state)s, %(accepted_at)s, %(lease_until)s,
            %(attempts)s, %(usage_ids)s, %(payload)s
-    FROM line WHERE line.open < %(cap)s
+    FROM line, known WHERE line.open < %(cap)s AND known.rows = 0
     RETURNING 1
 )
-SELECT open FROM line
+SELECT line.open, known.rows FROM line, known
 """
 
 # First come, first served: the requests ahead are the user's waiting ones accepted earlier (id breaks ties).
@@ -92,8 +95,9 @@ class PostgresUserLines:
             await conn.execute(_LOCK, (request.user_key,))
             cursor = await conn.execute(_REGISTER, values | {"cap": cap})
             row = await cursor.fetchone()
-        open_before = int(row[0]) if row is not None else cap
-        return None if open_before < cap else open_before
+        if row is None or int(row[1]) or int(row[0]) < cap:
+            return None
+        return int(row[0])
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:
         async with self._db.transaction() as conn:

@@ -21,6 +21,7 @@ _REGISTER = f"""
 INSERT INTO accepted_requests ({ACCEPTED_COLUMNS})
 SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 WHERE (SELECT count(*) FROM accepted_requests WHERE user_key = ? AND {_OPEN}) < ?
+ON CONFLICT (id) DO NOTHING
 RETURNING 1
 """
 
@@ -54,8 +55,12 @@ class SqliteUserLines:
         if await self._db.returning(_REGISTER, (*accepted_values(request), request.user_key, cap)):
             return None
         row = await self._db.fetch_one(
-            f"SELECT count(*) FROM accepted_requests WHERE user_key = ? AND {_OPEN}", (request.user_key,)
+            f"SELECT count(*), (SELECT count(*) FROM accepted_requests WHERE id = ?)"
+            f" FROM accepted_requests WHERE user_key = ? AND {_OPEN}",
+            (request.id, request.user_key),
         )
+        if row is not None and int(row[1]):
+            return None  # already recorded (taken over after a crash): it keeps its row and its place
         return max(cap, int(row[0])) if row is not None else cap
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:
