@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ PLACE = re.compile(r"number (\d+) in line")
 
 
 @pytest.fixture
-async def replicas(pg_url: str, tmp_path: object) -> AsyncIterator[tuple[FakeWorkersAI, list[ReplicaProcess]]]:
+async def replicas(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[FakeWorkersAI, list[ReplicaProcess]]]:
     async with FakeWorkersAI() as fake:
         fake.default("acc1", ok(delay=600))  # held until fake.release()
         env = replica_env(
@@ -36,7 +37,7 @@ async def replicas(pg_url: str, tmp_path: object) -> AsyncIterator[tuple[FakeWor
             # the safety-net poll is out of reach: waiters must be woken by the other replicas' notifications
             QUEUE_POLL_SECONDS="600",
         )  # fmt: skip
-        async with run_replicas(3, env, tmp_path) as started:  # type: ignore[arg-type]
+        async with run_replicas(3, env, tmp_path) as started:
             try:
                 yield fake, started
             finally:
@@ -58,9 +59,15 @@ class Stream:
     async def _read(self, replica: ReplicaProcess, prompt: str) -> str:
         body = {"model": "flux", "stream": True, "messages": [{"role": "user", "content": prompt}]}
         answer = ""
-        async with httpx.AsyncClient(base_url=replica.url, timeout=120) as client, client.stream(
-            "POST", "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {KEYS['alice']}"}
-        ) as response:
+        async with (
+            httpx.AsyncClient(base_url=replica.url, timeout=120) as client,
+            client.stream(
+                "POST",
+                "/v1/chat/completions",
+                json=body,
+                headers={"authorization": f"Bearer {KEYS['alice']}"},
+            ) as response,
+        ):
             self.status = response.status_code
             async for line in response.aiter_lines():
                 if not line.startswith("data:") or line.endswith("[DONE]"):
