@@ -126,7 +126,7 @@ def telegram_settings(directory: Path, tg: TimedBotAPI) -> Settings:
 @asynccontextmanager
 async def adapter_running(settings: Settings, latency: float) -> AsyncIterator[None]:
     async with open_app(settings, provider=FixedLatencyProvider(latency)) as app:
-        adapter = TelegramAdapter(settings, app.service)
+        adapter = TelegramAdapter(settings, app.service, albums=app.storage.albums)
         await adapter.start()
         try:
             yield

@@ -132,7 +132,7 @@ async def open_app(
         # a job is written before its image goes out when the database keeps up, behind it when it does not
         jobs = WriteBehindJobs(storage.jobs, bookkeeper)
         ledger = storage.ledger
-        await stack.enter_async_context(Housekeeper(storage.jobs, ledger, clock))
+        await stack.enter_async_context(Housekeeper(storage.jobs, ledger, clock, albums=storage.albums))
         queue = JobQueue(
             per_user=settings.max_jobs_per_user,
             max_waiting_per_user=settings.max_queued_per_user,

@@ -95,10 +95,13 @@ def configured_adapters(app: App, states: dict[str, bool] | None = None) -> list
     ``states`` (adapter name → running), kept current by ``run``, is what the HTTP side's ``/health`` reports.
     """
     adapters: list[ChatAdapter] = []
+    webhook = None
     if app.settings.telegram_bot_token is not None:
         from bot.adapters.telegram import TelegramAdapter
 
-        adapters.append(TelegramAdapter(app.settings, app.service))
+        telegram = TelegramAdapter(app.settings, app.service, albums=app.storage.albums)
+        webhook = telegram.webhook
+        adapters.append(telegram)
     if app.settings.discord_bot_token is not None:
         from bot.adapters.discord import DiscordAdapter
 
@@ -106,7 +109,8 @@ def configured_adapters(app: App, states: dict[str, bool] | None = None) -> list
     if app.settings.http_enabled:
         from bot.adapters.http import build_http_adapter
 
-        adapters.append(build_http_adapter(app, states if states is not None else {}))
+        # started after Telegram and stopped before it: webhook updates stop coming before Telegram drains
+        adapters.append(build_http_adapter(app, states if states is not None else {}, webhook=webhook))
     return adapters
 
 

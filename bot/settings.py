@@ -6,6 +6,9 @@ Names follow the two seed Workers where they overlap (``CF_API_TOKEN_N``/``ACCOU
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import re
 from collections.abc import Mapping
@@ -23,6 +26,10 @@ from bot.errors import ConfigurationError
 DEFAULT_CF_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_FLUX_MODEL = "@cf/black-forest-labs/flux-2-klein-4b"
 
+#: what the derived webhook secret is an HMAC of (keyed with the bot token); changing it changes every secret
+_WEBHOOK_SECRET_LABEL = b"imagine-bot telegram webhook secret v1"
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _NUMBERED_TOKEN = re.compile(r"^CF_API_TOKEN_(\d+)$")
 
 
@@ -131,8 +138,11 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_file_base_url: str = "https://api.telegram.org/file/bot"
+    #: webhook mode: Telegram POSTs updates to this URL, served by the HTTP server (one port for everything)
     telegram_webhook_url: str | None = None
+    #: unset: derived from the bot token, so every replica agrees without configuration
     telegram_webhook_secret: SecretStr | None = None
+    #: deprecated (the webhook is on the HTTP server): only the defaults of HTTP_HOST / HTTP_PORT and PORT
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     #: albums arrive as one update per photo; wait this long after the last one before generating
@@ -243,6 +253,18 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql:// (unset it to use SQLite at DATABASE_PATH)")
         return value
 
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token; checked here so a bad one is named at start, not by setWebhook
+        if (
+            value is not None
+            and value.get_secret_value()
+            and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value())
+        ):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
     @field_validator("proxy_url", "external_api_base", "telegram_webhook_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -257,13 +279,14 @@ class Settings(BaseSettings):
             self.telegram_bot_token,
             self.discord_bot_token,
             self.external_api_key,
-            self.telegram_webhook_secret,
             self.api_key,
             self.api_master_key,
         ):
             if secret is not None:
                 values.append(secret.get_secret_value())
         values += self.api_credentials.values()
+        if self.telegram_bot_token is not None:
+            values.append(self.telegram_webhook_secret_token)  # the configured one, or the derived one
         if self.database_url is not None:
             password = urlsplit(self.database_url.get_secret_value()).password
             values.append(password or "")
@@ -296,13 +319,44 @@ class Settings(BaseSettings):
 
     @property
     def http_listen_port(self) -> int | None:
-        """``HTTP_PORT``, else the PaaS's ``PORT``; None when neither is set."""
-        return self.http_port if self.http_port is not None else self.port
+        """``HTTP_PORT``, else the PaaS's ``PORT``; in webhook mode else ``TELEGRAM_WEBHOOK_PORT`` (8443 by default,
+        where the webhook used to be served); None when none applies."""
+        if self.http_port is not None:
+            return self.http_port
+        if self.port is not None:
+            return self.port
+        return self.telegram_webhook_port if self.telegram_webhook_enabled else None
+
+    @property
+    def http_listen_host(self) -> str:
+        """``HTTP_HOST``; in webhook mode a ``TELEGRAM_WEBHOOK_LISTEN`` set without it still counts (deprecated)."""
+        if self.telegram_webhook_enabled and "http_host" not in self.model_fields_set:
+            return self.telegram_webhook_listen
+        return self.http_host
 
     @property
     def http_enabled(self) -> bool:
-        """Whether ``run`` starts the HTTP side: an API key is configured or a port is set."""
+        """Whether ``run`` starts the HTTP side: an API key is configured, a port is set, or the Telegram
+        webhook needs it."""
         return bool(self.api_credentials) or self.http_listen_port is not None
+
+    @property
+    def telegram_webhook_enabled(self) -> bool:
+        """Webhook mode: a token and ``TELEGRAM_WEBHOOK_URL``."""
+        return self.telegram_bot_token is not None and self.telegram_webhook_url is not None
+
+    @property
+    def telegram_webhook_secret_token(self) -> str:
+        """``TELEGRAM_WEBHOOK_SECRET``, else one derived from the bot token: the same on every replica (each one
+        calls setWebhook at start, and a random secret per replica would lock the others out), yet not guessable
+        without the token. 43 characters of ``A-Za-z0-9_-``, as Telegram allows."""
+        if self.telegram_webhook_secret is not None and self.telegram_webhook_secret.get_secret_value():
+            return self.telegram_webhook_secret.get_secret_value()
+        if self.telegram_bot_token is None:
+            raise ConfigurationError("TELEGRAM_BOT_TOKEN", "not set")
+        key = self.telegram_bot_token.get_secret_value().encode()
+        digest = hmac.new(key, _WEBHOOK_SECRET_LABEL, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     @property
     def effective_proxy(self) -> str | None:

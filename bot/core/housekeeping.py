@@ -8,20 +8,31 @@ import logging
 from types import TracebackType
 
 from bot.core.clock import Clock, utc_day
-from bot.core.persistence import JobStore, UsageLedger
+from bot.core.persistence import AlbumStore, JobStore, UsageLedger
 
 log = logging.getLogger(__name__)
 
 JOB_RETENTION_SECONDS = 30 * 24 * 3600
 #: usage events the limits still read: today's and yesterday's (a margin for clocks and time zones)
 USAGE_RETENTION_SECONDS = 2 * 86400
+#: album items are needed for seconds (until claimed); an hour keeps late duplicates recognisable as claimed
+ALBUM_RETENTION_SECONDS = 3600
 
 
 class Housekeeper:
     """Prunes at once on entry, then every ``every`` seconds until exit. A failed prune is logged, not raised."""
 
-    def __init__(self, jobs: JobStore, ledger: UsageLedger, clock: Clock, *, every: float = 3600.0) -> None:
+    def __init__(
+        self,
+        jobs: JobStore,
+        ledger: UsageLedger,
+        clock: Clock,
+        *,
+        every: float = 3600.0,
+        albums: AlbumStore | None = None,
+    ) -> None:
         self._jobs = jobs
+        self._albums = albums
         self._ledger = ledger
         self._clock = clock
         self._every = every
@@ -32,6 +43,10 @@ class Housekeeper:
         try:
             jobs = await self._jobs.prune(older_than=now - JOB_RETENTION_SECONDS)
             events = await self._ledger.prune(before_day=utc_day(now - USAGE_RETENTION_SECONDS))
+            if self._albums is not None:
+                items = await self._albums.prune(older_than=now - ALBUM_RETENTION_SECONDS)
+                if items:
+                    log.debug("pruned %d old album item(s)", items)
         except Exception:
             log.exception("pruning old jobs and usage failed; trying again in %.0f s", self._every)
             return

@@ -248,6 +248,50 @@ class AcceptedRequests(Protocol):
 
     async def prune(self, *, accepted_before: float) -> int:
         """Forget ended requests accepted before ``accepted_before``; returns how many."""
+
+
+@dataclass(frozen=True)
+class AlbumItem:
+    """One item of a chat album (Telegram sends each photo as an update of its own), kept in the shared database
+    until one replica claims the whole album."""
+
+    chat_id: str
+    #: the platform's id of the album (Telegram's media_group_id)
+    album_id: str
+    #: the item's message id: the album's order
+    item_id: int
+    received_at: float
+    #: the message as the adapter serialised it, so the replica that claims the album can rebuild it
+    payload: str
+
+
+@dataclass(frozen=True)
+class AlbumClaim:
+    """What ``AlbumStore.claim`` found."""
+
+    #: every item, in order, when this caller claimed the album; empty otherwise
+    items: tuple[AlbumItem, ...] = ()
+    #: when the newest item arrived, if the album is not quiet yet (claim again once it is); None with no items:
+    #: another replica claimed it, or there is nothing to claim
+    last_arrival: float | None = None
+
+
+class AlbumStore(Protocol):
+    """Album items gathered across replicas; once no item came for a while, exactly one replica claims the album."""
+
+    async def add(self, item: AlbumItem) -> bool:
+        """Keep one item (the same item twice is kept once); False if its album was claimed already."""
+        ...
+
+    async def claim(
+        self, chat_id: str, album_id: str, *, quiet_since: float, by: str, now: float
+    ) -> AlbumClaim:
+        """Claim the album if its newest item arrived at or before ``quiet_since`` and no one claimed it yet;
+        atomic across processes, so one caller gets the items."""
+        ...
+
+    async def prune(self, *, older_than: float) -> int:
+        """Forget items and claims from before ``older_than``; returns how many items."""
         ...
 
 
@@ -268,6 +312,9 @@ class Storage(Protocol):
 
     @property
     def requests(self) -> AcceptedRequests: ...
+
+    @property
+    def albums(self) -> AlbumStore: ...
 
     @property
     def lines(self) -> UserLines:

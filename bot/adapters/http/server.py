@@ -15,6 +15,7 @@ from bot.adapters.http import chat, images, models
 from bot.adapters.http.app import create_app
 from bot.adapters.http.context import HttpContext
 from bot.adapters.http.web import web_router
+from bot.adapters.http.webhook import WebhookReceiver, webhook_router
 from bot.app import App
 from bot.core.image_store import ImageArchive
 from bot.settings import Settings
@@ -62,7 +63,7 @@ class HttpAdapter:
     name = "HTTP"
 
     def __init__(self, settings: Settings, app: FastAPI) -> None:
-        self._host = settings.http_host
+        self._host = settings.http_listen_host
         port = settings.http_listen_port
         self._port = DEFAULT_PORT if port is None else port  # 0: any free port (tests)
         self._settings = settings
@@ -125,8 +126,11 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def build_http_adapter(app: App, adapter_states: dict[str, bool]) -> HttpAdapter:
-    """The HTTP adapter for ``app``; ``adapter_states`` (kept current by ``run``) feeds ``/health``."""
+def build_http_adapter(
+    app: App, adapter_states: dict[str, bool], *, webhook: WebhookReceiver | None = None
+) -> HttpAdapter:
+    """The HTTP adapter for ``app``; ``adapter_states`` (kept current by ``run``) feeds ``/health``; ``webhook``
+    adds the Telegram webhook's route."""
     settings = app.settings
     archive = ImageArchive(
         app.storage.images,
@@ -136,4 +140,6 @@ def build_http_adapter(app: App, adapter_states: dict[str, bool]) -> HttpAdapter
     )
     context = HttpContext(settings, app.service, archive, adapters=adapter_states)
     routers = [models.router, images.router, chat.router, web_router(context, app.clock.time)]
+    if webhook is not None:
+        routers.insert(0, webhook_router(webhook))
     return HttpAdapter(settings, create_app(context, routers=routers))

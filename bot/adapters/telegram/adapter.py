@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
 from telegram import BotCommandScopeChat, Update
 from telegram.error import InvalidToken, TelegramError
@@ -34,6 +32,8 @@ from bot.adapters.telegram.delivery import Delivery
 from bot.adapters.telegram.handlers import TelegramHandlers
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.ratelimit import PoliteRateLimiter
+from bot.adapters.telegram.webhook import TelegramWebhook
+from bot.core.persistence import AlbumStore
 from bot.core.service import ImageService
 from bot.errors import ConfigurationError
 from bot.i18n import CATALOGUES
@@ -59,8 +59,9 @@ class TelegramStartError(RuntimeError):
     """Telegram could not be reached or refused us at start-up (the message never contains the token)."""
 
 
-def build_application(settings: Settings, token: str) -> TelegramApp:
-    """PTB's Application for these settings: API and file URLs, proxy, timeouts, concurrency, rate limiter."""
+def build_application(settings: Settings, token: str, *, polling: bool = True) -> TelegramApp:
+    """PTB's Application for these settings: API and file URLs, proxy, timeouts, concurrency, rate limiter.
+    Without ``polling`` it has no updater: the webhook route feeds its update queue."""
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -78,6 +79,8 @@ def build_application(settings: Settings, token: str) -> TelegramApp:
     # proxy, honours NO_PROXY: that is what settings.effective_proxy means, plus exceptions for local API servers.
     if settings.proxy_url:
         builder = builder.proxy(settings.proxy_url).get_updates_proxy(settings.proxy_url)
+    if not polling:
+        builder = builder.updater(None)
     return builder.build()
 
 
@@ -104,13 +107,16 @@ class TelegramAdapter:
 
     name = "Telegram"
 
-    def __init__(self, settings: Settings, service: ImageService) -> None:
+    def __init__(self, settings: Settings, service: ImageService, *, albums: AlbumStore) -> None:
         if settings.telegram_bot_token is None:
             raise ConfigurationError("TELEGRAM_BOT_TOKEN", "not set")
         self._settings = settings
         self._service = service
+        self._albums = albums
         self._token = settings.telegram_bot_token.get_secret_value()
         self._redact = Redactor([self._token, *settings.secrets])
+        #: webhook mode: the HTTP server's route feeds this adapter (None: long polling)
+        self.webhook = TelegramWebhook.from_settings(settings)
         self._application: TelegramApp | None = None
         self._delivery: Delivery | None = None
 
@@ -121,7 +127,7 @@ class TelegramAdapter:
 
     async def start(self) -> None:
         """Connect, publish the command menus, start polling or the webhook; returns once updates flow."""
-        application = build_application(self._settings, self._token)
+        application = build_application(self._settings, self._token, polling=self.webhook is None)
         originals = OriginalStore()
         self._delivery = Delivery(
             application.bot,
@@ -131,7 +137,7 @@ class TelegramAdapter:
             late_after=self._settings.telegram_status_after_seconds,
         )
         handlers = TelegramHandlers(self._service, self._delivery, originals)
-        handlers.collect_albums(self._settings.telegram_album_wait_seconds, self._spawn)
+        handlers.collect_albums(self._albums, self._settings.telegram_album_wait_seconds, self._spawn)
         add_handlers(application, handlers)
         self._application = application
         try:
@@ -144,12 +150,22 @@ class TelegramAdapter:
             raise TelegramStartError(f"cannot reach Telegram: {self._redact(str(exc))}") from None
         await self._publish_menus(application.bot)
         try:
-            await self._start_updates(application)
+            if self.webhook is None:
+                await self._start_polling(application)
+            else:
+                # every replica registers the same URL and secret: idempotent, so none locks the others out
+                await self.webhook.register(application, ALLOWED_UPDATES)
         except (TelegramError, OSError) as exc:
             await self._abandon()
             raise TelegramStartError(f"cannot receive Telegram updates: {self._redact(str(exc))}") from None
         await application.start()
-        log.info("Telegram bot @%s is running", application.bot.username)
+        if self.webhook is not None:
+            self.webhook.open(application)
+        log.info(
+            "Telegram bot @%s is running (%s)",
+            application.bot.username,
+            "long polling" if self.webhook is None else "webhook on the HTTP server",
+        )
 
     async def stop(self) -> None:
         """Stop receiving, give generations in flight a bounded time to finish, close connections."""
@@ -158,37 +174,26 @@ class TelegramAdapter:
             return
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
+        if self.webhook is not None:
+            # no new updates (503: Telegram delivers them again, to another replica); those answered 200 are handled
+            self.webhook.close()
+            if not await self.webhook.drain(application, STOP_GRACE_SECONDS):
+                log.warning("webhook updates still queued at shutdown were dropped")
         if self._delivery is not None and (cut := await self._delivery.drain(STOP_GRACE_SECONDS)):
             log.warning("%d generation(s) were cut short by the shutdown", cut)
         if application.running:
             await application.stop()
         await application.shutdown()
 
-    async def _start_updates(self, application: TelegramApp) -> None:
+    async def _start_polling(self, application: TelegramApp) -> None:
         updater = application.updater
         if updater is None:
             raise TelegramStartError("the application has no updater")
-        webhook_url = self._settings.telegram_webhook_url
-        if not webhook_url:
-            await updater.start_polling(
-                poll_interval=0,
-                timeout=LONG_POLL_SECONDS,
-                bootstrap_retries=BOOTSTRAP_RETRIES,
-                allowed_updates=ALLOWED_UPDATES,
-            )
-            return
-        secret = self._settings.telegram_webhook_secret
-        if secret is None:
-            # Telegram sends the secret back with every update, so a fresh one per start is as good as a set one.
-            log.warning("TELEGRAM_WEBHOOK_SECRET is not set; using a random secret for this run")
-        await updater.start_webhook(
-            listen=self._settings.telegram_webhook_listen,
-            port=self._settings.telegram_webhook_port,
-            url_path=urlsplit(webhook_url).path.lstrip("/"),
-            webhook_url=webhook_url,
-            secret_token=secret.get_secret_value() if secret else secrets.token_urlsafe(32),
-            allowed_updates=ALLOWED_UPDATES,
+        await updater.start_polling(
+            poll_interval=0,
+            timeout=LONG_POLL_SECONDS,
             bootstrap_retries=BOOTSTRAP_RETRIES,
+            allowed_updates=ALLOWED_UPDATES,
         )
 
     async def _publish_menus(self, bot: ExtBot[Any]) -> None:

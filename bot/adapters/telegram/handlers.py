@@ -11,17 +11,11 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.adapters.telegram.albums import SharedAlbums, Spawn
 from bot.adapters.telegram.commands import IMAGINE, message_command
 from bot.adapters.telegram.delivery import Delivery, Origin, Produce
 from bot.adapters.telegram.originals import OriginalStore
-from bot.adapters.telegram.references import (
-    AlbumCollector,
-    Media,
-    Spawn,
-    check_media,
-    download_references,
-    media_of,
-)
+from bot.adapters.telegram.references import Media, check_media, download_references, media_of
 from bot.adapters.telegram.replies import (
     ALERT_LIMIT,
     CANCEL,
@@ -33,6 +27,7 @@ from bot.adapters.telegram.replies import (
     parse_button,
 )
 from bot.core.models import GenerationRequest, GenerationResult, UserRef
+from bot.core.persistence import AlbumStore
 from bot.core.service import ImageService, ProgressCallback, new_request_id
 from bot.errors import InvalidReference, NotPermitted
 from bot.i18n import describe_error, resolve_locale, translate
@@ -84,12 +79,12 @@ class TelegramHandlers:
         self._service = service
         self._delivery = delivery
         self._originals = originals
-        self._albums: AlbumCollector | None = None
+        self._albums: SharedAlbums | None = None
         self._max_bytes = service.config.max_reference_bytes
 
-    def collect_albums(self, wait: float, spawn: Spawn) -> None:
-        """Start collecting album items; ``spawn`` runs each album's timer as a background task."""
-        self._albums = AlbumCollector(wait, self._on_album, spawn)
+    def collect_albums(self, store: AlbumStore, wait: float, spawn: Spawn) -> None:
+        """Start gathering album items in ``store``; ``spawn`` runs each album's timer as a background task."""
+        self._albums = SharedAlbums(store, wait, self._on_album, spawn)
 
     # ---- /imagine -----------------------------------------------------------------------------
 
@@ -118,7 +113,7 @@ class TelegramHandlers:
         """One item of an album; the album is handled once complete (see ``_on_album``)."""
         message = update.effective_message
         if message is not None and self._albums is not None:
-            self._albums.add(message)
+            await self._albums.add(message)
 
     async def _on_album(self, messages: list[Message]) -> None:
         # Only an album captioned with our command is a request; any other album is none of our business.

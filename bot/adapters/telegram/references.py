@@ -1,12 +1,11 @@
-"""Reference images from Telegram messages: which files, size and type checks, downloads, album collection."""
+"""Reference images from Telegram messages: which files, size and type checks, downloads."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from telegram import Bot, Message
 from telegram.error import BadRequest
@@ -72,57 +71,3 @@ async def _download(bot: Bot, item: Media, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise reference_too_large(len(data), max_bytes)
     return data
-
-
-AlbumKey = tuple[int, str]
-Spawn = Callable[[Coroutine[Any, Any, None]], object]
-
-
-@dataclass
-class _Album:
-    messages: list[Message] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class AlbumCollector:
-    """Gathers an album's messages (one update each, in any order) and hands them over once no more arrive.
-
-    Telegram gives no "album complete" signal: an album is complete when ``wait`` seconds pass without
-    another of its items.
-    """
-
-    def __init__(
-        self, wait: float, on_complete: Callable[[list[Message]], Awaitable[None]], spawn: Spawn
-    ) -> None:
-        self._wait = wait
-        self._on_complete = on_complete
-        self._spawn = spawn
-        self._albums: dict[AlbumKey, _Album] = {}
-
-    def add(self, message: Message) -> None:
-        """Add one album item; the first item of an album starts its timer."""
-        if message.media_group_id is None:
-            raise ValueError("not an album item")
-        key = (message.chat_id, message.media_group_id)
-        album = self._albums.get(key)
-        if album is None:
-            album = self._albums[key] = _Album()
-            self._spawn(self._complete_when_quiet(key, album))
-        album.messages.append(message)
-        album.arrived.set()
-
-    @property
-    def pending(self) -> int:
-        """Albums still being collected."""
-        return len(self._albums)
-
-    async def _complete_when_quiet(self, key: AlbumKey, album: _Album) -> None:
-        while True:  # each new item restarts the wait
-            album.arrived.clear()
-            try:
-                async with asyncio.timeout(self._wait):
-                    await album.arrived.wait()
-            except TimeoutError:
-                break
-        del self._albums[key]
-        await self._on_complete(sorted(album.messages, key=lambda message: message.message_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.storage.postgres.accounts import PostgresAccountStateStore
+from bot.storage.postgres.albums import PostgresAlbumStore
 from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.feed import PostgresAccountFeed
 from bot.storage.postgres.images import PostgresImageStore
@@ -22,6 +23,7 @@ class PostgresStorage:
         self.jobs = PostgresJobStore(self.db)
         self.requests = PostgresAcceptedRequests(self.db)
         self.lines = PostgresUserLines(self.db)
+        self.albums = PostgresAlbumStore(self.db)
         self.images = PostgresImageStore(self.db)
         self.feed = PostgresAccountFeed(self.db)
 
@@ -37,6 +39,7 @@ __all__ = [
     "PostgresAcceptedRequests",
     "PostgresAccountFeed",
     "PostgresAccountStateStore",
+    "PostgresAlbumStore",
     "PostgresDatabase",
     "PostgresImageStore",
     "PostgresJobStore",

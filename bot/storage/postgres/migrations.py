@@ -174,4 +174,24 @@ MIGRATIONS: tuple[LiteralString, ...] = (
         WHERE state IN ('waiting', 'running', 'delivering');
     CREATE INDEX accepted_requests_accepted ON accepted_requests (accepted_at);
     """,
+    # 7: album items from every replica, until one replica claims the album (its photos may land anywhere)
+    """
+    CREATE TABLE album_items (
+        chat_id TEXT NOT NULL,
+        album_id TEXT NOT NULL,
+        item_id BIGINT NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (chat_id, album_id, item_id)
+    );
+    CREATE INDEX album_items_received ON album_items (received_at);
+    CREATE TABLE album_claims (
+        chat_id TEXT NOT NULL,
+        album_id TEXT NOT NULL,
+        claimed_by TEXT NOT NULL,
+        claimed_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (chat_id, album_id)
+    );
+    CREATE INDEX album_claims_claimed ON album_claims (claimed_at);
+    """,
 )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.core.persistence import AccountStateFeed
 from bot.storage.sqlite.accounts import SqliteAccountStateStore
+from bot.storage.sqlite.albums import SqliteAlbumStore
 from bot.storage.sqlite.database import SqliteDatabase
 from bot.storage.sqlite.images import SqliteImageStore
 from bot.storage.sqlite.jobs import SqliteJobStore
@@ -24,6 +25,7 @@ class SqliteStorage:
         self.jobs = SqliteJobStore(self.db)
         self.requests = SqliteAcceptedRequests(self.db)
         self.lines = SqliteUserLines(self.db)
+        self.albums = SqliteAlbumStore(self.db)
         self.images = SqliteImageStore(self.db)
         #: one process: what the pool learns in memory is already everything there is to know
         self.feed: AccountStateFeed | None = None
@@ -39,6 +41,7 @@ class SqliteStorage:
 __all__ = [
     "SqliteAcceptedRequests",
     "SqliteAccountStateStore",
+    "SqliteAlbumStore",
     "SqliteDatabase",
     "SqliteImageStore",
     "SqliteJobStore",

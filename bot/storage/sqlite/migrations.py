@@ -97,4 +97,24 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE state IN ('waiting', 'running', 'delivering');
     CREATE INDEX accepted_requests_accepted ON accepted_requests (accepted_at);
     """,
+    # 5: album items gathered in the database until one process claims the album (the same protocol as PostgreSQL)
+    """
+    CREATE TABLE album_items (
+        chat_id TEXT NOT NULL,
+        album_id TEXT NOT NULL,
+        item_id INTEGER NOT NULL,
+        received_at REAL NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (chat_id, album_id, item_id)
+    );
+    CREATE INDEX album_items_received ON album_items (received_at);
+    CREATE TABLE album_claims (
+        chat_id TEXT NOT NULL,
+        album_id TEXT NOT NULL,
+        claimed_by TEXT NOT NULL,
+        claimed_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, album_id)
+    );
+    CREATE INDEX album_claims_claimed ON album_claims (claimed_at);
+    """,
 )

@@ -79,7 +79,7 @@ async def running(
 ) -> AsyncIterator[RunningBot]:
     """Open the core and start the adapter as ``imagine-bot run`` does; stop both afterwards."""
     async with open_app(settings) as app:
-        adapter = TelegramAdapter(settings, app.service)
+        adapter = TelegramAdapter(settings, app.service, albums=app.storage.albums)
         await adapter.start()
         try:
             yield RunningBot(app, adapter, tg, workers)

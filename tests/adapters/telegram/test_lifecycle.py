@@ -1,4 +1,4 @@
-"""Start-up and shutdown: command menus, webhook secrets, a refused token, the proxy, and ``python -m bot run``."""
+"""Start-up and shutdown: command menus, a refused token, the proxy, and ``python -m bot run``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from aiohttp import ClientSession, web
 
@@ -25,7 +24,6 @@ from tests.fakes.telegram_objects import ALICE, BOB, TgUser
 from tests.fakes.workers_ai import FakeWorkersAI, ok
 
 ROOT = Path(__file__).resolve().parents[3]
-WEBHOOK_SECRET = "webhook-secret_0123456789"
 
 
 def user_ref_for(user: TgUser) -> UserRef:
@@ -51,70 +49,12 @@ async def test_command_menus_are_published_at_start_up(
     assert {"de", "es", "fr", "ja", "ru", "zh"} <= {language for _, language in menus}
 
 
-@pytest.fixture
-def webhook_env() -> dict[str, str]:
-    return {
-        "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg/hook",
-        "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
-        "TELEGRAM_WEBHOOK_PORT": str(free_port()),
-    }
-
-
-async def test_webhook_mode_accepts_only_the_right_secret(
-    make_settings: SettingsFactory,
-    tg: FakeTelegramBotAPI,
-    workers: FakeWorkersAI,
-    webhook_env: dict[str, str],
-) -> None:
-    hook = f"http://127.0.0.1:{webhook_env['TELEGRAM_WEBHOOK_PORT']}/tg/hook"
-    async with (
-        running(make_settings(**webhook_env), tg, workers),
-        httpx.AsyncClient(trust_env=False) as client,
-    ):
-        (registered,) = tg.calls_of("setWebhook")
-        assert registered.params["url"] == "https://bot.example.org/tg/hook"
-        assert registered.params["secret_token"] == WEBHOOK_SECRET
-        assert tg.calls_of("getUpdates") == []
-        tg.send_text("/quota")  # builds the message; in webhook mode it is POSTed, never polled
-        update = tg.pending_updates[-1]
-        wrong = await client.post(hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
-        missing = await client.post(hook, json=update)
-        right = await client.post(
-            hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
-        )
-        await tg.wait_for("sendMessage")
-    assert (wrong.status_code, missing.status_code, right.status_code) == (403, 403, 200)
-    (answer,) = texts_to(tg, ALICE.id)
-    assert answer.startswith("Today you have used 0 of 20 images")
-
-
-async def test_webhook_without_a_configured_secret_still_requires_one(
-    make_settings: SettingsFactory,
-    tg: FakeTelegramBotAPI,
-    workers: FakeWorkersAI,
-    webhook_env: dict[str, str],
-) -> None:
-    env = {key: value for key, value in webhook_env.items() if key != "TELEGRAM_WEBHOOK_SECRET"}
-    hook = f"http://127.0.0.1:{env['TELEGRAM_WEBHOOK_PORT']}/tg/hook"
-    async with running(make_settings(**env), tg, workers), httpx.AsyncClient(trust_env=False) as client:
-        secret = tg.calls_of("setWebhook")[0].params["secret_token"]
-        tg.send_text("/quota")
-        missing = await client.post(hook, json=tg.pending_updates[-1])
-        right = await client.post(
-            hook, json=tg.pending_updates[-1], headers={"X-Telegram-Bot-Api-Secret-Token": secret}
-        )
-        await tg.wait_for("sendMessage")
-    assert len(secret) >= 32
-    assert (missing.status_code, right.status_code) == (403, 200)
-
-
 async def test_a_refused_token_is_a_configuration_error_without_the_token(
     make_settings: SettingsFactory, tg: FakeTelegramBotAPI, workers: FakeWorkersAI
 ) -> None:
     settings = make_settings(TELEGRAM_BOT_TOKEN="654321:WRONG-token-never-to-be-printed")
     async with open_app(settings) as app:
-        adapter = TelegramAdapter(settings, app.service)
+        adapter = TelegramAdapter(settings, app.service, albums=app.storage.albums)
         with pytest.raises(ConfigurationError) as raised:
             await adapter.start()
         await adapter.stop()  # harmless after a failed start
@@ -132,7 +72,7 @@ async def test_an_unreachable_api_fails_start_up_clearly(
     assert token is not None
     async with open_app(settings) as app:
         with pytest.raises(TelegramStartError) as raised:
-            await TelegramAdapter(settings, app.service).start()
+            await TelegramAdapter(settings, app.service, albums=app.storage.albums).start()
     assert "cannot reach Telegram" in str(raised.value)
     assert token.get_secret_value() not in str(raised.value)
 
@@ -243,7 +183,7 @@ async def test_stop_waits_a_bounded_time_for_a_generation_then_tells_the_user_an
     workers.script("acc1", ok(delay=120))  # would hang far beyond the grace period
     settings = make_settings(RATE_LIMIT_PER_DAY="5")
     async with open_app(settings) as app:
-        adapter = TelegramAdapter(settings, app.service)
+        adapter = TelegramAdapter(settings, app.service, albums=app.storage.albums)
         await adapter.start()
         tg.send_text("/imagine a cathedral that takes forever")
         await eventually(lambda: len(workers.calls) == 1)

@@ -6,15 +6,16 @@ import asyncio
 import html
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from telegram import Chat, Message, MessageEntity
+from telegram import Bot, Chat, Message, MessageEntity
 
+from bot.adapters.telegram.albums import SharedAlbums
 from bot.adapters.telegram.commands import command_call
 from bot.adapters.telegram.originals import OriginalStore
-from bot.adapters.telegram.references import AlbumCollector
 from bot.adapters.telegram.replies import (
     CAPTION_LIMIT,
     cut_to,
@@ -22,7 +23,9 @@ from bot.adapters.telegram.replies import (
     result_caption,
     utf16_length,
 )
+from bot.core.clock import ManualClock
 from bot.core.models import GenerationResult, ImageSize
+from bot.storage.sqlite import SqliteStorage
 
 
 def result(final_prompt: str, **changes: Any) -> GenerationResult:
@@ -113,25 +116,35 @@ def test_originals_store_keeps_a_byte_budget_and_prefers_file_ids() -> None:
 
 def album_message(message_id: int, group: str = "g1", chat_id: int = 5) -> Message:
     chat = Chat(chat_id, Chat.PRIVATE)
-    return Message(message_id, date=datetime.now(UTC), chat=chat, media_group_id=group)
+    message = Message(message_id, date=datetime.now(UTC), chat=chat, media_group_id=group)
+    message.set_bot(Bot("123:TEST"))
+    return message
 
 
-async def test_album_is_handed_over_once_in_message_order_after_the_last_item() -> None:
+async def test_album_is_handed_over_once_in_message_order_after_the_last_item(tmp_path: Path) -> None:
     completed: list[list[int]] = []
     tasks: list[asyncio.Task[None]] = []
+    clock = ManualClock(1_000_000.0)
 
     async def on_complete(messages: list[Message]) -> None:
         completed.append([message.message_id for message in messages])
 
-    collector = AlbumCollector(
-        0.2, on_complete, lambda coroutine: tasks.append(asyncio.create_task(coroutine))
-    )
-    collector.add(album_message(12))
-    collector.add(album_message(7, group="other"))
-    await asyncio.sleep(0.1)
-    collector.add(album_message(11))  # restarts the wait for g1
-    collector.add(album_message(10))
-    assert collector.pending == 2
-    await asyncio.gather(*tasks)
+    async with SqliteStorage(tmp_path / "db.sqlite3") as storage:
+        albums = SharedAlbums(
+            storage.albums,
+            0.01,  # a timer wakes this often; only the manual clock decides when an album is quiet
+            on_complete,
+            lambda coroutine: tasks.append(asyncio.create_task(coroutine)),
+            clock=clock.time,
+        )
+        await albums.add(album_message(12))
+        await albums.add(album_message(7, group="other"))
+        clock.advance(0.005)
+        await albums.add(album_message(11))  # moves the end of the wait for g1
+        await albums.add(album_message(10))
+        assert albums.pending == 2 and len(tasks) == 2  # one timer per album
+        clock.advance(0.01)
+        await asyncio.gather(*tasks)
+        await albums.add(album_message(13))  # too late: g1 was claimed, the item is ignored
     assert sorted(completed) == [[7], [10, 11, 12]]
-    assert collector.pending == 0
+    assert albums.pending == 0 and len(tasks) == 2
