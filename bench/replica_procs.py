@@ -6,7 +6,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,12 +51,15 @@ def replica_env(
 
 
 @asynccontextmanager
-async def run_replicas(count: int, env: Mapping[str, str], cwd: Path) -> AsyncIterator[list[ReplicaProcess]]:
-    """Start ``count`` replicas together (they race for the migrations), yield once each serves, then SIGTERM."""
+async def run_replicas(
+    count: int, env: Mapping[str, str], cwd: Path, *, ports: Sequence[int] | None = None
+) -> AsyncIterator[list[ReplicaProcess]]:
+    """Start ``count`` replicas together (they race for the migrations), yield once each serves, then SIGTERM.
+    ``ports``: the HTTP port of each (e.g. ones a load balancer was given already); free ones by default."""
     started: list[ReplicaProcess] = []
     try:
-        for _ in range(count):
-            port = free_port()
+        for index in range(count):
+            port = ports[index] if ports is not None else free_port()
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "run", cwd=cwd, env={**env, "HTTP_PORT": str(port)},
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -64,9 +67,12 @@ async def run_replicas(count: int, env: Mapping[str, str], cwd: Path) -> AsyncIt
             started.append(ReplicaProcess(process, port))
         for replica in started:
             assert replica.process.stdout is not None
-            line = await asyncio.wait_for(replica.process.stdout.readline(), timeout=90)
-            if line.decode().strip() != "HTTP is running.":
-                raise RuntimeError(f"a replica did not start: {line.decode().strip()}")
+            # one line per adapter ("Telegram is running.", ...); the HTTP side starts last
+            while (
+                line := await asyncio.wait_for(replica.process.stdout.readline(), timeout=90)
+            ) != b"HTTP is running.\n":
+                if not line.decode().strip().endswith(" is running."):
+                    raise RuntimeError(f"a replica did not start: {line.decode().strip()}")
         yield started
     finally:
         for replica in started:

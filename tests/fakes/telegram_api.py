@@ -7,6 +7,9 @@
 
 The test side queues updates (send_text, send_photo, send_album, send_document, press_button) and reads what
 the bot did (calls, sent_messages, wait_for). fail_next() makes the next call of a method fail.
+
+Webhook mode: once the bot called setWebhook, ``deliver_webhook()`` POSTs the queued updates to the registered URL
+with the secret header, as Telegram does, and records each answer in ``deliveries``.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import asyncio
 import copy
 import itertools
 import json
+import ssl
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 
 from tests.fakes.loopback import serve_on_loopback
 from tests.fakes.telegram_methods import BotApiMethods, Signal
@@ -65,6 +69,16 @@ class UploadedFile:
     data: bytes
 
 
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One POST of an update to the bot's webhook, and how it was answered."""
+
+    update_id: int
+    status: int
+    #: who answered, when a load balancer says so in an ``X-Replica`` response header
+    replica: str | None = None
+
+
 @dataclass
 class ApiCall:
     """One Bot API call as the fake saw it, with what it answered."""
@@ -94,6 +108,10 @@ class FakeTelegramBotAPI(BotApiMethods):
         self._update_ids = itertools.count(800_000_001)
         self._callback_ids = itertools.count(4_300_000_000_000_000_001)
         self._media_group_ids = itertools.count(13_900_000_000_000_001)
+        #: every webhook POST so far, in order
+        self.deliveries: list[WebhookDelivery] = []
+        #: how to trust the webhook's HTTPS certificate (e.g. a local CA's root); None: the system's
+        self.webhook_ssl: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> Self:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -234,6 +252,29 @@ class FakeTelegramBotAPI(BotApiMethods):
     def add_file(self, data: bytes, file_name: str = "image.png") -> str:
         """Register bytes the bot may fetch with getFile / send by file_id; returns the file_id."""
         return self.files.add(data, "documents", file_name.rpartition(".")[2] or "bin").file_id
+
+    async def deliver_webhook(self, *, secret: str | None = None) -> list[WebhookDelivery]:
+        """POST each queued update to the registered webhook, one at a time in order, with the secret the bot
+        registered (or ``secret``, to play someone who does not know it). A 2xx answer confirms the update; any
+        other leaves it queued for the next round, as Telegram retries. Returns this round's deliveries."""
+        if not self.webhook_url:
+            raise RuntimeError("no webhook is set (the bot has not called setWebhook)")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret if secret is None else secret}
+        delivered: list[WebhookDelivery] = []
+        async with ClientSession(timeout=ClientTimeout(total=60)) as session:
+            for update in list(self._deliverable()):
+                async with session.post(
+                    self.webhook_url, json=update, headers=headers, ssl=self.webhook_ssl or True
+                ) as answer:
+                    await answer.read()
+                    delivery = WebhookDelivery(
+                        update["update_id"], answer.status, answer.headers.get("X-Replica")
+                    )
+                if 200 <= answer.status < 300:
+                    self.pending_updates.remove(update)
+                delivered.append(delivery)
+        self.deliveries += delivered
+        return delivered
 
     # ---- test side: what the bot did ----------------------------------------------------------
 

@@ -81,6 +81,8 @@ class BotApiMethods:
         self.updates_changed = Signal()
         self.closing = False
         self.webhook_url = ""
+        #: the secret_token of the last setWebhook (sent back in X-Telegram-Bot-Api-Secret-Token)
+        self.webhook_secret = ""
         self.commands: dict[str, list[JSONDict]] = {}
         self._message_ids = itertools.count(1)
         self._poll_generation = 0
@@ -130,6 +132,9 @@ class BotApiMethods:
         if url and not url.startswith("https://"):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         self.webhook_url = url
+        self.webhook_secret = str(params.get("secret_token", ""))
+        if "allowed_updates" in params:
+            self._allowed_updates = params["allowed_updates"] or None
         return self._delete_webhook(params, files) if not url else self._drop_if_asked(params)
 
     def _delete_webhook(self, params: JSONDict, files: JSONDict) -> bool:
