@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 from bot.core.clock import Clock, SystemClock
@@ -137,10 +137,25 @@ class JobQueue:
         self._user_waiting = 0
         #: this process's running requests per user: the line to fall back on when the shared one cannot answer
         self._running_here: Counter[str] = Counter()
+        #: places being given back in the background (``_leave`` logs its own failures)
+        self._leaving: dict[str, set[asyncio.Task[None]]] = {}
 
-    def shared(self) -> AbstractAsyncContextManager[None]:
-        """Hear, while open, when another replica's request leaves a user's line (so waiters here move up)."""
-        return self._lines.listen(self._wakeups.wake)
+    @asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        """Hear, while open, when another replica's request leaves a user's line (so waiters here move up);
+        on the way out, finish writing the places given back."""
+        try:
+            async with self._lines.listen(self._wakeups.wake):
+                yield
+        finally:
+            await self.settled()
+
+    async def settled(self, user_key: str | None = None) -> None:
+        """Wait until every place given back so far (by ``user_key``, or anyone) is written."""
+        while pending := [
+            task for user, tasks in self._leaving.items() if user_key in (None, user) for task in tasks
+        ]:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def register(
         self, user_key: str, ticket_id: str | None = None, *, platform: str = ""
@@ -149,6 +164,8 @@ class JobQueue:
 
         Atomic across replicas: the user's open requests never exceed ``per_user + max_waiting_per_user``.
         """
+        # The user's own places given back a moment ago count as free (their writes go on behind the images).
+        await self.settled(user_key)
         ticket = LineTicket(ticket_id or uuid.uuid4().hex[:12], user_key)
         now = self._clock.time()
         request = AcceptedRequest(
@@ -168,7 +185,7 @@ class JobQueue:
 
     async def abandon(self, ticket: LineTicket) -> None:
         """A registered request that will never run (its admission ended first) gives its place back."""
-        await self._leave(ticket)
+        self._leave_behind(ticket)
 
     @property
     def waiting(self) -> int:
@@ -199,7 +216,7 @@ class JobQueue:
                 if not self._running_here[user_key]:
                     del self._running_here[user_key]
         finally:
-            await asyncio.shield(self._leave(ticket))
+            self._leave_behind(ticket)
 
     async def _start(self, ticket: LineTicket, on_queued: OnQueued | None) -> None:
         """Wait until the deployment lets ``ticket`` run; tell its place whenever it is worth telling."""
@@ -230,6 +247,20 @@ class JobQueue:
             # lines were shared, rather than cost an admitted (and charged) request its image.
             log.warning("the shared queue did not answer; the per-process line decides", exc_info=True)
             return 0 if self._running_here[ticket.user_key] < self._per_user else 1
+
+    def _leave_behind(self, ticket: LineTicket) -> None:
+        """Give the place back without making the request wait for the write: its image must not wait behind a
+        database that is slow or locked (the write goes on in the background, and the waiters are woken after)."""
+        task = asyncio.get_running_loop().create_task(self._leave(ticket), name=f"leave line {ticket.id}")
+        self._leaving.setdefault(ticket.user_key, set()).add(task)
+        task.add_done_callback(lambda done: self._forget(ticket.user_key, done))
+
+    def _forget(self, user_key: str, task: asyncio.Task[None]) -> None:
+        tasks = self._leaving.get(user_key)
+        if tasks is not None:
+            tasks.discard(task)
+            if not tasks:
+                del self._leaving[user_key]
 
     async def _leave(self, ticket: LineTicket) -> None:
         try:
