@@ -119,6 +119,7 @@ class TelegramAdapter:
         self.webhook = TelegramWebhook.from_settings(settings)
         self._application: TelegramApp | None = None
         self._delivery: Delivery | None = None
+        self._handlers: TelegramHandlers | None = None
 
     @property
     def application(self) -> TelegramApp | None:
@@ -136,7 +137,7 @@ class TelegramAdapter:
             spawn=self._spawn,
             late_after=self._settings.telegram_status_after_seconds,
         )
-        handlers = TelegramHandlers(self._service, self._delivery, originals)
+        handlers = self._handlers = TelegramHandlers(self._service, self._delivery, originals)
         handlers.collect_albums(self._albums, self._settings.telegram_album_wait_seconds, self._spawn)
         add_handlers(application, handlers)
         self._application = application
@@ -169,7 +170,7 @@ class TelegramAdapter:
 
     async def stop(self) -> None:
         """Stop receiving, give generations in flight a bounded time to finish, close connections."""
-        application, self._application = self._application, None
+        application = self._application
         if application is None:
             return
         if application.updater is not None and application.updater.running:
@@ -179,6 +180,12 @@ class TelegramAdapter:
             self.webhook.close()
             if not await self.webhook.drain(application, STOP_GRACE_SECONDS):
                 log.warning("webhook updates still queued at shutdown were dropped")
+        # albums still gathering here start their request while requests can still start (then drained below)
+        album_wait = self._settings.telegram_album_wait_seconds + STOP_GRACE_SECONDS
+        if self._handlers is not None and not await self._handlers.settle_albums(album_wait):
+            log.warning("an album still gathering at shutdown was dropped")
+        # Until here updates already taken were still handled; from now on new work is dropped (see _spawn).
+        self._application = None
         if self._delivery is not None and (cut := await self._delivery.drain(STOP_GRACE_SECONDS)):
             log.warning("%d generation(s) were cut short by the shutdown", cut)
         if application.running:

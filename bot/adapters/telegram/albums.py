@@ -49,6 +49,10 @@ class SharedAlbums:
         self._replica = replica or f"{socket.gethostname()}-{os.getpid()}"
         #: albums this replica waits on (one timer each, however many of their items came here)
         self._waiting: set[AlbumKey] = set()
+        #: set while no timer runs here, hand-over included (what a stop waits for)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._timers = 0
 
     @property
     def pending(self) -> int:
@@ -66,7 +70,28 @@ class SharedAlbums:
             return
         if key not in self._waiting:
             self._waiting.add(key)
-            self._spawn(self._claim_when_quiet(key, message.get_bot()))
+            self._timers += 1
+            self._idle.clear()
+            self._spawn(self._timer(key, message.get_bot()))
+
+    async def settle(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until every album this replica waits on was claimed (and handed over) or taken by another
+        replica; False if ``timeout`` passed first. A stop calls it while new requests can still start, so an
+        album whose items were answered with 200 is not dropped."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _timer(self, key: AlbumKey, bot: Bot) -> None:
+        try:
+            await self._claim_when_quiet(key, bot)
+        finally:
+            self._timers -= 1
+            if self._timers == 0:
+                self._idle.set()
 
     async def _claim_when_quiet(self, key: AlbumKey, bot: Bot) -> None:
         try:

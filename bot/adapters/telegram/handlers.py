@@ -112,8 +112,21 @@ class TelegramHandlers:
     async def album_item(self, update: Update, context: Context) -> None:
         """One item of an album; the album is handled once complete (see ``_on_album``)."""
         message = update.effective_message
-        if message is not None and self._albums is not None:
+        if message is None or self._albums is None:
+            return
+        try:
             await self._albums.add(message)
+        except Exception as exc:  # the shared database: the album cannot be gathered
+            call = message_command(message, context.bot.username)
+            if call is not None and call.name in IMAGINE and (origin := origin_of(message)) is not None:
+                # the captioned item is the request: its sender hears it once, in a sentence
+                await self._delivery.reply(origin, self._delivery.error_text(exc, origin.locale))
+            else:
+                log.warning("an album item could not be stored: %s", exc)
+
+    async def settle_albums(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait (up to ``timeout``) until the albums this process waits on were handed over (see ``SharedAlbums``)."""
+        return self._albums is None or await self._albums.settle(timeout)
 
     async def _on_album(self, messages: list[Message]) -> None:
         # Only an album captioned with our command is a request; any other album is none of our business.

@@ -19,6 +19,7 @@ import pytest
 from bot.adapters.http import HttpAdapter, build_http_adapter
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import App, open_app
+from bot.i18n import translate
 from bot.logs import RedactingFormatter, Redactor
 from bot.settings import Settings
 from tests.adapters.telegram.conftest import SettingsFactory, png, texts_to
@@ -165,7 +166,42 @@ def test_the_old_webhook_port_is_the_http_port_when_none_is_set(make_settings: S
     default = make_settings(TELEGRAM_WEBHOOK_URL=HOOK_URL)
     assert default.http_enabled and default.http_listen_port == 8443  # where the webhook was served before
     paas = make_settings(TELEGRAM_WEBHOOK_URL=HOOK_URL, PORT="10000", TELEGRAM_WEBHOOK_PORT="8443")
-    assert paas.http_listen_port == 10000  # the PaaS's port wins; the deprecated one is ignored (with a warning)
+    assert (
+        paas.http_listen_port == 10000
+    )  # the PaaS's port wins; the deprecated one is ignored (with a warning)
     assert not make_settings().http_enabled  # polling without API keys: no HTTP server
     with pytest.raises(Exception, match="TELEGRAM_WEBHOOK_SECRET"):
         make_settings(TELEGRAM_WEBHOOK_SECRET="has spaces")
+
+
+async def test_an_album_answered_200_is_still_made_when_the_bot_stops_before_it_was_quiet(
+    make_settings: SettingsFactory, tg: FakeTelegramBotAPI, workers: FakeWorkersAI
+) -> None:
+    settings = webhook_settings(make_settings, TELEGRAM_WEBHOOK_SECRET=SECRET)
+    async with webhook_bot(settings) as bot:
+        tg.send_album([png(64, 64), png(128, 64)], caption="/imagine the two of them")
+        for update in tg.pending_updates[-2:]:
+            assert await bot.post(update, SECRET) == 200
+        # stop at once: the album's wait has not passed; the stop waits for it, then for the image
+    (photo,) = tg.calls_of("sendPhoto")
+    assert photo.ok and len(workers.calls) == 1 and len(workers.calls[0].reference_sizes) == 2
+
+
+async def test_an_album_that_cannot_be_stored_is_answered_with_a_sentence_once(
+    make_settings: SettingsFactory,
+    tg: FakeTelegramBotAPI,
+    workers: FakeWorkersAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def database_down(item: object) -> bool:
+        raise OSError("connection refused")
+
+    settings = webhook_settings(make_settings, TELEGRAM_WEBHOOK_SECRET=SECRET)
+    async with webhook_bot(settings) as bot:
+        monkeypatch.setattr(bot.app.storage.albums, "add", database_down)
+        tg.send_album([png(64, 64), png(64, 64), png(64, 64)], caption="/imagine the three of them")
+        for update in tg.pending_updates[-3:]:
+            assert await bot.post(update, SECRET) == 200
+        await tg.wait_for("sendMessage")
+    (apology,) = texts_to(tg, ALICE.id)
+    assert apology == translate("error.generic", "en") and workers.calls == []
