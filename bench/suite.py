@@ -9,6 +9,7 @@ from bench import (
     http_api,
     limiter,
     limiter_pg,
+    lines,
     memory,
     overhead,
     replicas,
@@ -32,6 +33,7 @@ BENCHMARKS: dict[str, Runner] = {
     "failover": lambda quick: failover.run(failover.QUICK if quick else failover.FULL),
     "limiter": lambda quick: limiter.run(limiter.QUICK if quick else limiter.FULL),
     "limiter-pg": lambda quick: limiter_pg.run(limiter_pg.QUICK if quick else limiter_pg.FULL),
+    "lines": lambda quick: lines.run(lines.QUICK if quick else lines.FULL),
     "replicas": lambda quick: replicas.run(replicas.QUICK if quick else replicas.FULL),
     "web-history": lambda quick: web_history.run(web_history.QUICK if quick else web_history.FULL),
 }

@@ -149,6 +149,18 @@ async def open_app(
         )
         # The CLI's own requests: a generate that crashed has no one to answer (its charge was nothing anyway).
         requests.register("cli", None)
+        queue = JobQueue(
+            per_user=settings.max_jobs_per_user,
+            max_waiting_per_user=settings.max_queued_per_user,
+            global_limit=settings.max_concurrent_generations,
+            lines=storage.lines,
+            poll_every=settings.queue_poll_seconds,
+            # the rows the line registers are this replica's leases from the start (bot.core.requests)
+            replica=requests.replica,
+            clock=clock,
+        )
+        # Hear when another replica's request leaves a user's line (a no-op on SQLite: one process).
+        await stack.enter_async_context(queue.shared())
         service = ImageService(
             ServiceConfig.from_settings(settings),
             access=AccessPolicy.from_lists(settings.admin_ids, settings.allowed_ids),
@@ -159,11 +171,7 @@ async def open_app(
                 per_day=settings.rate_limit_per_day,
                 failures_per_minute=settings.failed_attempts_per_minute,
             ),
-            queue=JobQueue(
-                per_user=settings.max_jobs_per_user,
-                max_waiting_per_user=settings.max_queued_per_user,
-                global_limit=settings.max_concurrent_generations,
-            ),
+            queue=queue,
             pool=pool,
             provider=provider,
             jobs=jobs,

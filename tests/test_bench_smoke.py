@@ -10,6 +10,7 @@ from bench import (
     http_api,
     limiter,
     limiter_pg,
+    lines,
     memory,
     overhead,
     replicas,
@@ -131,6 +132,7 @@ def test_table_and_arguments() -> None:
         "failover",
         "limiter",
         "limiter-pg",
+        "lines",
         "replicas",
         "memory",
         "hostile",
@@ -166,3 +168,11 @@ async def test_web_history_finds_the_same_page_with_and_without_its_indexes() ->
     well_formed(rows, web_history.NAME)
     [row] = rows
     assert row.metrics["found"] == row.metrics["found_plain"] >= web_history.PAGE
+
+
+async def test_lines_cost_rows_for_both_backends_beside_the_limits_check(pg_cluster: PostgresCluster) -> None:
+    rows = await lines.run(lines.QUICK, pg_cluster)
+    well_formed(rows, lines.NAME)
+    assert [row.case.split(", ")[-1].split(":")[0] for row in rows] == ["SQLite", "PostgreSQL"]
+    for row in rows:
+        assert row.metrics["rate"] > 0 and row.metrics["reference"] > 0 and row.metrics["floor"] > 0

@@ -21,6 +21,7 @@ from bot.core.cancel import Tickets
 from bot.core.clock import Clock
 from bot.core.decode_budget import DecodeBudget
 from bot.core.limits import AccessPolicy, RateLimiter, UsageSlots
+from bot.core.lines import LineTicket
 from bot.core.model_choice import ModelCaps, ModelChoice, ModelMenu
 from bot.core.models import (
     AccountStatus,
@@ -176,13 +177,19 @@ class ImageService:
 
     @asynccontextmanager
     async def admission(
-        self, user: UserRef, *, count: int = 1, bypass_limits: bool = False
+        self,
+        user: UserRef,
+        *,
+        count: int = 1,
+        bypass_limits: bool = False,
+        request_id: str | None = None,
     ) -> AsyncIterator[Admission]:
-        """Admit ``user`` for ``count`` images before any download: allow-list → queue room → limits (all or none).
+        """Admit ``user`` for ``count`` images before any download: allow-list → a place in line → limits (all
+        or none).
 
-        Raises ``AccessDenied``, ``QueueFull`` or ``LimitReached`` without consuming anything. Images not used
-        by a successful ``generate`` are handed back when the block ends, however it ends. ``bypass_limits`` is
-        for the operator's CLI only. See ``bot.core.admission``.
+        Raises ``AccessDenied``, ``QueueFull`` or ``LimitReached`` without consuming anything. Images and the
+        place in line not used by a ``generate`` are handed back when the block ends, however it ends.
+        ``bypass_limits`` is for the operator's CLI only. See ``bot.core.admission``.
         """
         if count < 1:
             raise ValueError("count must be at least 1")
@@ -190,10 +197,16 @@ class ImageService:
             admitted = Admission(user, [UsageSlots() for _ in range(count)], self._limiter)
         else:
             self.access.check(user)
-            # In-memory and cheaper than the ledger write, so it goes first: a full queue consumes nothing.
-            self._queue.check_room(user.key)
-            slots = await self._limiter.acquire(user.key, exempt=self.is_admin(user), count=count)
-            admitted = Admission(user, slots.split(), self._limiter)
+            # The place in line first: the check and the registration are one atomic step across replicas, so
+            # no two replicas both see room, and a full line never touches the ledger (nothing to refund). A
+            # refusal by the limits gives the place back, which is cheaper than charging and refunding.
+            ticket = await self._queue.register(user.key, request_id)
+            try:
+                slots = await self._limiter.acquire(user.key, exempt=self.is_admin(user), count=count)
+            except BaseException:
+                await _quietly(self._queue.abandon(ticket), "giving back a place in line")
+                raise
+            admitted = Admission(user, slots.split(), self._limiter, ticket=ticket, queue=self._queue)
         try:
             yield admitted
         finally:
@@ -254,7 +267,9 @@ class ImageService:
         many: bool,
     ) -> list[GenerationResult]:
         started = time.perf_counter()
-        request = request if request.request_id else replace(request, request_id=new_request_id())
+        if not request.request_id:
+            registered = admission.request_id if admission is not None else None
+            request = replace(request, request_id=registered or new_request_id())
         if admission is None and not request.bypass_limits:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
@@ -263,7 +278,9 @@ class ImageService:
         plan = replace(self._plan(parsed, len(originals)), count=count, redo=redo)
         if admission is not None:
             return await self._run(request, plan, progress, started, admission, originals)
-        async with self.admission(request.user, count=count, bypass_limits=request.bypass_limits) as own:
+        async with self.admission(
+            request.user, count=count, bypass_limits=request.bypass_limits, request_id=request.request_id
+        ) as own:
             return await self._run(request, plan, progress, started, own, originals)
 
     def _count(self, parsed: ParsedPrompt) -> int:
@@ -301,7 +318,7 @@ class ImageService:
         )
         if admission is not None:
             return (await self._run(request, plan, progress, started, admission))[0]
-        async with self.admission(user) as own:
+        async with self.admission(user, request_id=request.request_id) as own:
             return (await self._run(request, plan, progress, started, own))[0]
 
     async def vary(
@@ -338,7 +355,7 @@ class ImageService:
         )
         if admission is not None:
             return (await self._run(request, plan, progress, started, admission))[0]
-        async with self.admission(user) as own:
+        async with self.admission(user, request_id=request.request_id) as own:
             return (await self._run(request, plan, progress, started, own))[0]
 
     async def _owned_job(self, job_id: str, user: UserRef) -> StoredJob:
@@ -487,7 +504,10 @@ class ImageService:
         slots = [UsageSlots((event,)) for event in accepted.usage_ids]
         if not slots:  # an operator's request: nothing was charged
             slots = [UsageSlots() for _ in range(self.images_asked(_as_request(redo, accepted.id)))]
-        admission = Admission(redo.user, slots, self._limiter)
+        # Its row is its place in the user's line: it keeps it (running, or waiting where it was), never queues
+        # behind itself.
+        ticket = LineTicket(accepted.id, accepted.user_key)
+        admission = Admission(redo.user, slots, self._limiter, ticket=ticket, queue=self._queue)
         try:
             if redo.kind == "reroll" and redo.job_id is not None:
                 return [await self.reroll(redo.job_id, redo.user, progress, accepted.id, admission=admission,
@@ -527,7 +547,7 @@ class ImageService:
                 # Recorded before the first sign of life the user sees (queued, optimising, generating).
                 charged = tuple(event for slot in taken.slots for event in slot.event_ids)
                 await self.requests.accept(request.request_id, plan.redo, charged)
-            results, failed = await self._admitted(request, plan, progress, started)
+            results, failed = await self._admitted(request, plan, progress, started, admission)
         except BaseException as error:
             # A failed or cancelled generation does not count against the user's limits; a failure counts against
             # the failure budget (not when nothing could be tried: every account out, or a cancellation).
@@ -557,14 +577,19 @@ class ImageService:
             await self._model_caps.refund([taken.model.pop() for _ in range(min(count, len(taken.model)))])
 
     async def _admitted(
-        self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
+        self,
+        request: GenerationRequest,
+        plan: _Plan,
+        progress: ProgressCallback | None,
+        started: float,
+        admission: Admission,
     ) -> tuple[list[GenerationResult], int]:
         timings: dict[str, float] = {}
 
         async def on_queued(position: int) -> None:
             await _notify(progress, Progress(ProgressStage.QUEUED, position))
 
-        async with self._queue.slot(request.user.key, on_queued):
+        async with self._queue.slot(request.user.key, on_queued, ticket=admission.take_ticket()):
             timings["queue_ms"] = _ms_since(started)
             try:
                 async with asyncio.timeout(self.config.deadline_seconds):

@@ -174,4 +174,4 @@ async def test_a_request_taken_over_elsewhere_is_not_sent_here(app: App) -> None
             GenerationRequest(ALICE, "a cat", request_id="lost", reply=REPLY), lose_the_lease
         )
     found = await row(app, "lost")
-    assert (found.replica, found.state) == ("other", RequestState.RUNNING)  # the other replica's to finish
+    assert found.replica == "other" and found.open  # the other replica's to finish
