@@ -543,11 +543,8 @@ class ImageService:
                 # The plan holds the shrunk references; the originals (up to MAX_REFERENCE_MB each) are freed
                 # now rather than stay alive through the queue and the upstream call.
                 plan = replace(plan, references=await self._prepare_references(originals.take()))
-            if self.requests is not None and plan.redo is not None:
-                # Recorded before the first sign of life the user sees (queued, optimising, generating).
-                charged = tuple(event for slot in taken.slots for event in slot.event_ids)
-                await self.requests.accept(request.request_id, plan.redo, charged)
-            results, failed = await self._admitted(request, plan, progress, started, admission)
+            charged = tuple(event for slot in taken.slots for event in slot.event_ids)
+            results, failed = await self._admitted(request, plan, progress, started, admission, charged)
         except BaseException as error:
             # A failed or cancelled generation does not count against the user's limits; a failure counts against
             # the failure budget (not when nothing could be tried: every account out, or a cancellation).
@@ -583,19 +580,38 @@ class ImageService:
         progress: ProgressCallback | None,
         started: float,
         admission: Admission,
+        charged: tuple[int, ...] = (),
     ) -> tuple[list[GenerationResult], int]:
         timings: dict[str, float] = {}
 
         async def on_queued(position: int) -> None:
             await _notify(progress, Progress(ProgressStage.QUEUED, position))
 
-        async with self._queue.slot(request.user.key, on_queued, ticket=admission.take_ticket()):
+        ticket = admission.take_ticket()
+        if ticket is None:  # admitted without a place (the operator's CLI): take it now, under the request's id
+            ticket = await self._queue.register(request.user.key, request.request_id)
+        await self._accept(request, plan, ticket, charged)
+        async with self._queue.slot(request.user.key, on_queued, ticket=ticket):
             timings["queue_ms"] = _ms_since(started)
             try:
                 async with asyncio.timeout(self.config.deadline_seconds):
                     return await self._generate(request, plan, progress, timings, started)
             except TimeoutError:
                 raise DeadlineExceeded(f"no image within {self.config.deadline_seconds:.0f}s") from None
+
+    async def _accept(
+        self, request: GenerationRequest, plan: _Plan, ticket: LineTicket, charged: tuple[int, ...]
+    ) -> None:
+        """Record the request before the first sign of life the user sees (queued, optimising, generating).
+
+        Its row is the one its place in line registered (same id): it gets the charge, the payload and the lease.
+        """
+        if self.requests is None or plan.redo is None:
+            return
+        if ticket.id != request.request_id:  # a second row would hold the user's line against its own place
+            log.warning("request %s: its place in line is %s; it is not recorded", request.request_id, ticket.id)
+            return
+        await self.requests.accept(request.request_id, plan.redo, charged)
 
     async def _generate(
         self,
