@@ -510,7 +510,9 @@ class ImageService:
             await _notify(progress, Progress(ProgressStage.QUEUED, position))
 
         ticket = admission.take_ticket()
-        async with self._queue.slot(request.user.key, on_queued, ticket=ticket, request_id=request.request_id):
+        async with self._queue.slot(
+            request.user.key, on_queued, ticket=ticket, request_id=request.request_id
+        ):
             timings["queue_ms"] = _ms_since(started)
             try:
                 async with asyncio.timeout(self.config.deadline_seconds):
