@@ -15,6 +15,7 @@ from bench import (
     scaling,
     telegram,
     web_history,
+    webhook,
 )
 from bench.common import Row
 
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Runner] = {
     "limiter-pg": lambda quick: limiter_pg.run(limiter_pg.QUICK if quick else limiter_pg.FULL),
     "replicas": lambda quick: replicas.run(replicas.QUICK if quick else replicas.FULL),
     "web-history": lambda quick: web_history.run(web_history.QUICK if quick else web_history.FULL),
+    "webhook": lambda quick: webhook.run(webhook.QUICK if quick else webhook.FULL),
 }
 
 
