@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -131,6 +133,17 @@ async def open_app(
         jobs = WriteBehindJobs(storage.jobs, bookkeeper)
         ledger = storage.ledger
         await stack.enter_async_context(Housekeeper(storage.jobs, ledger, clock, albums=storage.albums))
+        queue = JobQueue(
+            per_user=settings.max_jobs_per_user,
+            max_waiting_per_user=settings.max_queued_per_user,
+            global_limit=settings.max_concurrent_generations,
+            lines=storage.lines,
+            poll_every=settings.queue_poll_seconds,
+            replica=f"{socket.gethostname()}-{os.getpid()}",
+            clock=clock,
+        )
+        # Hear when another replica's request leaves a user's line (a no-op on SQLite: one process).
+        await stack.enter_async_context(queue.shared())
         service = ImageService(
             ServiceConfig.from_settings(settings),
             access=AccessPolicy.from_lists(settings.admin_ids, settings.allowed_ids),
@@ -141,11 +154,7 @@ async def open_app(
                 per_day=settings.rate_limit_per_day,
                 failures_per_minute=settings.failed_attempts_per_minute,
             ),
-            queue=JobQueue(
-                per_user=settings.max_jobs_per_user,
-                max_waiting_per_user=settings.max_queued_per_user,
-                global_limit=settings.max_concurrent_generations,
-            ),
+            queue=queue,
             pool=pool,
             provider=provider,
             jobs=jobs,

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     max_jobs_per_user: int = Field(default=1, ge=1)
     max_queued_per_user: int = Field(default=3, ge=0)
     max_concurrent_generations: int = Field(default=200, ge=1)
+    #: a request waiting in its user's line re-checks its place this often even if no wake-up reached it
+    queue_poll_seconds: float = Field(default=5.0, gt=0)
     max_reference_mb: float = Field(default=10.0, gt=0)
     #: memory all reference decodes may hold at once; a file needing more than this alone is refused
     reference_decode_memory_mb: float = Field(default=128.0, ge=16)

@@ -10,6 +10,7 @@ from bench import (
     http_api,
     limiter,
     limiter_pg,
+    lines,
     memory,
     overhead,
     replicas,
@@ -136,6 +137,7 @@ def test_table_and_arguments() -> None:
         "failover",
         "limiter",
         "limiter-pg",
+        "lines",
         "replicas",
         "memory",
         "hostile",
@@ -174,13 +176,20 @@ async def test_web_history_finds_the_same_page_with_and_without_its_indexes() ->
     assert row.metrics["found"] == row.metrics["found_plain"] >= web_history.PAGE
 
 
+async def test_lines_cost_rows_for_both_backends_beside_the_limits_check(pg_cluster: PostgresCluster) -> None:
+    rows = await lines.run(lines.QUICK, pg_cluster)
+    well_formed(rows, lines.NAME)
+    assert [row.case.split(", ")[-1].split(":")[0] for row in rows] == ["SQLite", "PostgreSQL"]
+    for row in rows:
+        assert row.metrics["rate"] > 0 and row.metrics["reference"] > 0 and row.metrics["floor"] > 0
+
+
 async def test_webhook_bench_answers_every_update_and_spreads_them_over_the_replicas(
     pg_cluster: PostgresCluster,
 ) -> None:
     answer, imagine = await webhook.run(webhook.QUICK, pg_cluster)
     well_formed([answer, imagine], webhook.NAME)
     assert answer.metrics["p99"] >= answer.metrics["p50"] > 0 and answer.metrics["reference"] > 0
-    assert (
-        imagine.metrics["calls_per_image"] == 1.0
-    )  # one Workers AI call per photo, whichever replica drew it
+    # one Workers AI call per photo, whichever replica drew it
+    assert imagine.metrics["calls_per_image"] == 1.0
     assert imagine.metrics["replicas_used"] == 3 and imagine.metrics["per_second"] > 0

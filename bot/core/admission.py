@@ -1,7 +1,7 @@
 """Admission: the cheap checks a request passes before anything is downloaded, decoded or sent upstream.
 
-Order: allow-list → the user's limits (all ``count`` images or none) → room in the queue. An adapter gets admitted
-first and only then downloads the references::
+Order: allow-list → a place in the user's line (atomic across replicas) → the user's limits (all ``count`` images
+or none; a refusal gives the place back). An adapter gets admitted first and only then downloads the references::
 
     async with service.admission(user, count=n) as admission:
         references = await download(...)              # nothing is fetched for a refused user
@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 
 from bot.core.limits import RateLimiter, UsageSlots
+from bot.core.lines import LineTicket
 from bot.core.models import UserRef
+from bot.core.queue import JobQueue
 
 
 class AdmissionSpent(RuntimeError):
@@ -30,10 +32,30 @@ class AdmissionSpent(RuntimeError):
 class Admission:
     """Images a user was admitted for; ``ImageService.admission`` makes one, ``ImageService.generate`` uses it."""
 
-    def __init__(self, user: UserRef, slots: list[UsageSlots], limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        user: UserRef,
+        slots: list[UsageSlots],
+        limiter: RateLimiter,
+        *,
+        ticket: LineTicket | None = None,
+        queue: JobQueue | None = None,
+    ) -> None:
         self.user = user
         self._slots = slots
         self._limiter = limiter
+        self._ticket = ticket
+        self._queue = queue
+
+    @property
+    def request_id(self) -> str | None:
+        """The id of the request this admission registered in its user's line (None: none registered)."""
+        return self._ticket.id if self._ticket is not None else None
+
+    def take_ticket(self) -> LineTicket | None:
+        """The place in line taken at admission, once (the first generation's); None after that."""
+        ticket, self._ticket = self._ticket, None
+        return ticket
 
     @property
     def remaining(self) -> int:
@@ -49,7 +71,11 @@ class Admission:
         return self._slots.pop()
 
     async def release(self) -> None:
-        """Hand back every image not taken (idempotent); runs to the end even when the caller is cancelled."""
+        """Hand back every image and the place in line not taken (idempotent); runs to the end even when the
+        caller is cancelled."""
+        ticket = self.take_ticket()
+        if ticket is not None and self._queue is not None:
+            await asyncio.shield(self._queue.abandon(ticket))
         unused, self._slots = self._slots, []
         merged = UsageSlots(tuple(event for slot in unused for event in slot.event_ids))
         if merged.event_ids:

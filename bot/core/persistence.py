@@ -10,9 +10,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.image_store import ImageStore
+
+if TYPE_CHECKING:  # bot.core.lines exchanges this module's records
+    from bot.core.lines import UserLines
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,11 @@ class Storage(Protocol):
 
     @property
     def albums(self) -> AlbumStore: ...
+
+    @property
+    def lines(self) -> UserLines:
+        """Each user's line (open requests, who runs) on the accepted requests."""
+        ...
 
     @property
     def feed(self) -> AccountStateFeed | None:

@@ -168,13 +168,19 @@ class ImageService:
 
     @asynccontextmanager
     async def admission(
-        self, user: UserRef, *, count: int = 1, bypass_limits: bool = False
+        self,
+        user: UserRef,
+        *,
+        count: int = 1,
+        bypass_limits: bool = False,
+        request_id: str | None = None,
     ) -> AsyncIterator[Admission]:
-        """Admit ``user`` for ``count`` images before any download: allow-list → queue room → limits (all or none).
+        """Admit ``user`` for ``count`` images before any download: allow-list → a place in line → limits (all
+        or none).
 
-        Raises ``AccessDenied``, ``QueueFull`` or ``LimitReached`` without consuming anything. Images not used
-        by a successful ``generate`` are handed back when the block ends, however it ends. ``bypass_limits`` is
-        for the operator's CLI only. See ``bot.core.admission``.
+        Raises ``AccessDenied``, ``QueueFull`` or ``LimitReached`` without consuming anything. Images and the
+        place in line not used by a ``generate`` are handed back when the block ends, however it ends.
+        ``bypass_limits`` is for the operator's CLI only. See ``bot.core.admission``.
         """
         if count < 1:
             raise ValueError("count must be at least 1")
@@ -182,10 +188,16 @@ class ImageService:
             admitted = Admission(user, [UsageSlots() for _ in range(count)], self._limiter)
         else:
             self.access.check(user)
-            # In-memory and cheaper than the ledger write, so it goes first: a full queue consumes nothing.
-            self._queue.check_room(user.key)
-            slots = await self._limiter.acquire(user.key, exempt=self.is_admin(user), count=count)
-            admitted = Admission(user, slots.split(), self._limiter)
+            # The place in line first: the check and the registration are one atomic step across replicas, so
+            # no two replicas both see room, and a full line never touches the ledger (nothing to refund). A
+            # refusal by the limits gives the place back, which is cheaper than charging and refunding.
+            ticket = await self._queue.register(user.key, request_id)
+            try:
+                slots = await self._limiter.acquire(user.key, exempt=self.is_admin(user), count=count)
+            except BaseException:
+                await _quietly(self._queue.abandon(ticket), "giving back a place in line")
+                raise
+            admitted = Admission(user, slots.split(), self._limiter, ticket=ticket, queue=self._queue)
         try:
             yield admitted
         finally:
@@ -246,7 +258,9 @@ class ImageService:
         many: bool,
     ) -> list[GenerationResult]:
         started = time.perf_counter()
-        request = request if request.request_id else replace(request, request_id=new_request_id())
+        if not request.request_id:
+            registered = admission.request_id if admission is not None else None
+            request = replace(request, request_id=registered or new_request_id())
         if admission is None and not request.bypass_limits:
             self.access.check(request.user)
         parsed = parse_prompt(request.text, request.options)
@@ -254,7 +268,9 @@ class ImageService:
         plan = replace(self._plan(parsed, len(originals)), count=count)
         if admission is not None:
             return await self._run(request, plan, progress, started, admission, originals)
-        async with self.admission(request.user, count=count, bypass_limits=request.bypass_limits) as own:
+        async with self.admission(
+            request.user, count=count, bypass_limits=request.bypass_limits, request_id=request.request_id
+        ) as own:
             return await self._run(request, plan, progress, started, own, originals)
 
     def _count(self, parsed: ParsedPrompt) -> int:
@@ -288,7 +304,7 @@ class ImageService:
         )
         if admission is not None:
             return (await self._run(request, plan, progress, started, admission))[0]
-        async with self.admission(user) as own:
+        async with self.admission(user, request_id=request.request_id) as own:
             return (await self._run(request, plan, progress, started, own))[0]
 
     async def vary(
@@ -323,7 +339,7 @@ class ImageService:
         )
         if admission is not None:
             return (await self._run(request, plan, progress, started, admission))[0]
-        async with self.admission(user) as own:
+        async with self.admission(user, request_id=request.request_id) as own:
             return (await self._run(request, plan, progress, started, own))[0]
 
     async def _owned_job(self, job_id: str, user: UserRef) -> StoredJob:
@@ -451,7 +467,7 @@ class ImageService:
                 # The plan holds the shrunk references; the originals (up to MAX_REFERENCE_MB each) are freed
                 # now rather than stay alive through the queue and the upstream call.
                 plan = replace(plan, references=await self._prepare_references(originals.take()))
-            results, failed = await self._admitted(request, plan, progress, started)
+            results, failed = await self._admitted(request, plan, progress, started, admission)
         except BaseException as error:
             # A failed or cancelled generation does not count against the user's limits; a failure counts against
             # the failure budget (not when nothing could be tried: every account out, or a cancellation).
@@ -481,14 +497,19 @@ class ImageService:
             await self._model_caps.refund([taken.model.pop() for _ in range(min(count, len(taken.model)))])
 
     async def _admitted(
-        self, request: GenerationRequest, plan: _Plan, progress: ProgressCallback | None, started: float
+        self,
+        request: GenerationRequest,
+        plan: _Plan,
+        progress: ProgressCallback | None,
+        started: float,
+        admission: Admission,
     ) -> tuple[list[GenerationResult], int]:
         timings: dict[str, float] = {}
 
         async def on_queued(position: int) -> None:
             await _notify(progress, Progress(ProgressStage.QUEUED, position))
 
-        async with self._queue.slot(request.user.key, on_queued):
+        async with self._queue.slot(request.user.key, on_queued, ticket=admission.take_ticket()):
             timings["queue_ms"] = _ms_since(started)
             try:
                 async with asyncio.timeout(self.config.deadline_seconds):

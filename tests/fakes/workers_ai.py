@@ -268,6 +268,9 @@ class FakeWorkersAI:
         #: the text every successful chat completion answers with
         self.chat_answer = "A lighthouse on a cliff at dusk, warm light, wide shot, calm mood"
         self.images_served = 0
+        #: image calls being answered now, and the most there ever were at once
+        self.in_flight = 0
+        self.most_in_flight = 0
         #: > 0: token checks answer one byte every this many seconds, never finishing (a trickling upstream)
         self.verify_trickle = 0.0
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
@@ -335,6 +338,14 @@ class FakeWorkersAI:
 
     # -- handlers ----------------------------------------------------------------------------------
     async def _run(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._run_one(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _run_one(self, request: web.Request) -> web.StreamResponse:
         account_id, model = request.match_info["account_id"], request.match_info["model"]
         parsed = await _parse(request)
         call = _record(account_id, model, parsed, _bearer(request))

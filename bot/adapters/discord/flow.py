@@ -101,7 +101,7 @@ class ImagineFlow:
         async def produce(progress: ProgressCallback) -> list[GenerationResult]:
             # Admitted (limits for all the images, queue room) before anything is downloaded. The references
             # are passed inline: once the core has shrunk the photos, nothing here keeps the originals alive.
-            async with self._service.admission(user, count=count) as admission:
+            async with self._service.admission(user, count=count, request_id=request.request_id) as admission:
                 return await self._service.generate_all(
                     replace(request, references=await self._downloader.fetch_all(attachments)),
                     progress,

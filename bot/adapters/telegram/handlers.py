@@ -152,7 +152,9 @@ class TelegramHandlers:
             # Admitted (allow-list, limits for all --n images, queue room) before anything is downloaded. The
             # references are passed inline: once the core has shrunk them, nothing here holds the originals.
             count = self._service.images_asked(request)
-            async with self._service.admission(origin.user, count=count) as admission:
+            async with self._service.admission(
+                origin.user, count=count, request_id=request.request_id
+            ) as admission:
                 return await self._service.generate_all(
                     replace(request, references=await self._download(media)), progress, admission=admission
                 )

@@ -8,6 +8,7 @@ from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.feed import PostgresAccountFeed
 from bot.storage.postgres.images import PostgresImageStore
 from bot.storage.postgres.jobs import PostgresJobStore
+from bot.storage.postgres.lines import PostgresUserLines
 from bot.storage.postgres.requests import PostgresAcceptedRequests
 from bot.storage.postgres.usage import PostgresUsageLedger
 
@@ -21,6 +22,7 @@ class PostgresStorage:
         self.accounts = PostgresAccountStateStore(self.db)
         self.jobs = PostgresJobStore(self.db)
         self.requests = PostgresAcceptedRequests(self.db)
+        self.lines = PostgresUserLines(self.db)
         self.albums = PostgresAlbumStore(self.db)
         self.images = PostgresImageStore(self.db)
         self.feed = PostgresAccountFeed(self.db)
@@ -43,4 +45,5 @@ __all__ = [
     "PostgresJobStore",
     "PostgresStorage",
     "PostgresUsageLedger",
+    "PostgresUserLines",
 ]

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-
-from psycopg import AsyncConnection
 
 from bot.core.persistence import AccountChange, AccountEvent
 from bot.storage.postgres.database import PostgresDatabase
-
-log = logging.getLogger(__name__)
+from bot.storage.postgres.notify import listening
 
 CHANNEL = "imagine_accounts"
-_RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 # Each event's columns; every publish also ends the account's probe claim.
 _PUBLISH = """
@@ -117,53 +111,13 @@ class PostgresAccountFeed:
         )
         return row is not None
 
-    @asynccontextmanager
-    async def listen(
+    def listen(
         self, on_change: Callable[[AccountChange], None], on_reconnect: Callable[[], Awaitable[None]]
-    ) -> AsyncIterator[None]:
-        connected = asyncio.Event()
-        task = asyncio.create_task(
-            self._listen(on_change, on_reconnect, connected), name="account-state listener"
-        )
-        try:
-            # Changes published after this point are heard: start-up reads current() only once listening.
-            await asyncio.wait(
-                [task, asyncio.create_task(connected.wait())], return_when=asyncio.FIRST_COMPLETED
-            )
-            if task.done():
-                task.result()  # the first connection failed: say why
-            yield
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    ) -> AbstractAsyncContextManager[None]:
+        # Changes published once this is entered are heard: start-up reads current() only after it.
+        def heard(payload: str) -> None:
+            change = _decode(payload)
+            if change.origin != self.origin:
+                on_change(change)
 
-    async def _listen(
-        self,
-        on_change: Callable[[AccountChange], None],
-        on_reconnect: Callable[[], Awaitable[None]],
-        connected: asyncio.Event,
-    ) -> None:
-        failures = 0
-        while True:
-            try:
-                async with await AsyncConnection.connect(self._db.url, autocommit=True) as conn:
-                    await conn.execute("LISTEN " + CHANNEL)
-                    if connected.is_set():  # a reconnection: catch up on what was said meanwhile
-                        await on_reconnect()
-                    connected.set()
-                    failures = 0
-                    async for notify in conn.notifies():
-                        change = _decode(notify.payload)
-                        if change.origin != self.origin:
-                            on_change(change)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                if not connected.is_set() and failures >= len(_RECONNECT_SECONDS):
-                    raise
-                delay = _RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS) - 1)]
-                failures += 1
-                log.warning(
-                    "account-state listener lost its connection (%s); reconnecting in %g s", error, delay
-                )
-                await asyncio.sleep(delay)
+        return listening(self._db.url, CHANNEL, heard, on_reconnect)

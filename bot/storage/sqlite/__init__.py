@@ -10,6 +10,7 @@ from bot.storage.sqlite.albums import SqliteAlbumStore
 from bot.storage.sqlite.database import SqliteDatabase
 from bot.storage.sqlite.images import SqliteImageStore
 from bot.storage.sqlite.jobs import SqliteJobStore
+from bot.storage.sqlite.lines import SqliteUserLines
 from bot.storage.sqlite.requests import SqliteAcceptedRequests
 from bot.storage.sqlite.usage import SqliteUsageLedger
 
@@ -23,6 +24,7 @@ class SqliteStorage:
         self.accounts = SqliteAccountStateStore(self.db)
         self.jobs = SqliteJobStore(self.db)
         self.requests = SqliteAcceptedRequests(self.db)
+        self.lines = SqliteUserLines(self.db)
         self.albums = SqliteAlbumStore(self.db)
         self.images = SqliteImageStore(self.db)
         #: one process: what the pool learns in memory is already everything there is to know
@@ -45,4 +47,5 @@ __all__ = [
     "SqliteJobStore",
     "SqliteStorage",
     "SqliteUsageLedger",
+    "SqliteUserLines",
 ]

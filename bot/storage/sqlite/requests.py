@@ -24,14 +24,22 @@ RETURNING {ACCEPTED_COLUMNS}
 """
 
 
+# The line registered the row at admission (bot.core.lines), before the charge and the payload were known.
+_ADOPT = """
+ON CONFLICT (id) DO UPDATE SET replica = excluded.replica, lease_until = excluded.lease_until,
+    usage_ids = excluded.usage_ids, payload = excluded.payload
+"""
+
+
 class SqliteAcceptedRequests:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
     async def insert(self, request: AcceptedRequest) -> None:
-        """Record a newly accepted request."""
+        """Record a newly accepted request; one its user's line registered at admission gets its charge,
+        payload and lease, and keeps its state (the line moves it)."""
         await self._db.execute(
-            f"INSERT INTO accepted_requests ({ACCEPTED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO accepted_requests ({ACCEPTED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?){_ADOPT}",
             accepted_values(request),
         )
 
