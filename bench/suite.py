@@ -16,6 +16,7 @@ from bench import (
     scaling,
     telegram,
     web_history,
+    webhook,
 )
 from bench.common import Row
 
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Runner] = {
     "lines": lambda quick: lines.run(lines.QUICK if quick else lines.FULL),
     "replicas": lambda quick: replicas.run(replicas.QUICK if quick else replicas.FULL),
     "web-history": lambda quick: web_history.run(web_history.QUICK if quick else web_history.FULL),
+    "webhook": lambda quick: webhook.run(webhook.QUICK if quick else webhook.FULL),
 }
 
 

@@ -17,6 +17,7 @@ from bench import (
     scaling,
     telegram,
     web_history,
+    webhook,
 )
 from bench.__main__ import parse_args, render
 from bench.common import Row, percentile
@@ -101,13 +102,17 @@ async def test_postgres_limiter_is_exact_with_the_advisory_lock_and_serializable
     assert by_case["plain"].metrics["admitted"] >= limiter_pg.QUICK.users * limiter_pg.QUICK.per_day
 
 
-async def test_replicas_propagate_state_and_learn_each_spent_account_once(pg_cluster: PostgresCluster) -> None:
+async def test_replicas_propagate_state_and_learn_each_spent_account_once(
+    pg_cluster: PostgresCluster,
+) -> None:
     rows = await replicas.run(replace(replicas.QUICK, images=0), pg_cluster)
     well_formed(rows, replicas.NAME)
     propagation, *bursts = rows
     assert propagation.metrics["p99"] >= propagation.metrics["p50"] > 0
     assert len(bursts) == 2
-    for row in bursts:  # the floor, or a little above when an answer outlasts the 2 s patience on a busy machine
+    for (
+        row
+    ) in bursts:  # the floor, or a little above when an answer outlasts the 2 s patience on a busy machine
         assert row.metrics["calls"] >= row.metrics["floor"]
 
 
@@ -138,6 +143,7 @@ def test_table_and_arguments() -> None:
         "hostile",
         "http",
         "web-history",
+        "webhook",
     }
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0 and percentile([1.0, 2.0], 99) == 2.0
 
@@ -176,3 +182,14 @@ async def test_lines_cost_rows_for_both_backends_beside_the_limits_check(pg_clus
     assert [row.case.split(", ")[-1].split(":")[0] for row in rows] == ["SQLite", "PostgreSQL"]
     for row in rows:
         assert row.metrics["rate"] > 0 and row.metrics["reference"] > 0 and row.metrics["floor"] > 0
+
+
+async def test_webhook_bench_answers_every_update_and_spreads_them_over_the_replicas(
+    pg_cluster: PostgresCluster,
+) -> None:
+    answer, imagine = await webhook.run(webhook.QUICK, pg_cluster)
+    well_formed([answer, imagine], webhook.NAME)
+    assert answer.metrics["p99"] >= answer.metrics["p50"] > 0 and answer.metrics["reference"] > 0
+    # one Workers AI call per photo, whichever replica drew it
+    assert imagine.metrics["calls_per_image"] == 1.0
+    assert imagine.metrics["replicas_used"] == 3 and imagine.metrics["per_second"] > 0

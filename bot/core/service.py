@@ -591,7 +591,9 @@ class ImageService:
         if ticket is None:  # admitted without a place (the operator's CLI): take it now, under the request's id
             ticket = await self._queue.register(request.user.key, request.request_id)
         await self._accept(request, plan, ticket, charged)
-        async with self._queue.slot(request.user.key, on_queued, ticket=ticket):
+        async with self._queue.slot(
+            request.user.key, on_queued, ticket=ticket, request_id=request.request_id
+        ):
             timings["queue_ms"] = _ms_since(started)
             try:
                 async with asyncio.timeout(self.config.deadline_seconds):

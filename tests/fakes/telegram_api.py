@@ -19,6 +19,7 @@ import copy
 import itertools
 import json
 import ssl
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,8 @@ class WebhookDelivery:
     status: int
     #: who answered, when a load balancer says so in an ``X-Replica`` response header
     replica: str | None = None
+    #: from sending the POST to its answer
+    seconds: float = 0.0
 
 
 @dataclass
@@ -263,12 +266,16 @@ class FakeTelegramBotAPI(BotApiMethods):
         delivered: list[WebhookDelivery] = []
         async with ClientSession(timeout=ClientTimeout(total=60)) as session:
             for update in list(self._deliverable()):
+                start = time.perf_counter()
                 async with session.post(
                     self.webhook_url, json=update, headers=headers, ssl=self.webhook_ssl or True
                 ) as answer:
                     await answer.read()
                     delivery = WebhookDelivery(
-                        update["update_id"], answer.status, answer.headers.get("X-Replica")
+                        update["update_id"],
+                        answer.status,
+                        answer.headers.get("X-Replica"),
+                        time.perf_counter() - start,
                     )
                 if 200 <= answer.status < 300:
                     self.pending_updates.remove(update)
