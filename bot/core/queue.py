@@ -194,14 +194,20 @@ class JobQueue:
 
     @asynccontextmanager
     async def slot(
-        self, user_key: str, on_queued: OnQueued | None = None, *, ticket: LineTicket | None = None
+        self,
+        user_key: str,
+        on_queued: OnQueued | None = None,
+        *,
+        ticket: LineTicket | None = None,
+        request_id: str | None = None,
     ) -> AsyncIterator[None]:
         """Hold a running slot for the body; waits (reporting the position) when the user or the bot is busy.
 
-        ``ticket``: the place registered at admission; without one, a place is registered now.
+        ``ticket``: the place registered at admission; without one, a place is registered now, under
+        ``request_id`` (a request taken over from a replica that died finds its place there).
         """
         if ticket is None:
-            ticket = await self.register(user_key)
+            ticket = await self.register(user_key, request_id)
         try:
             await self._start(ticket, on_queued)
             self._running_here[user_key] += 1

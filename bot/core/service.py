@@ -509,7 +509,10 @@ class ImageService:
         async def on_queued(position: int) -> None:
             await _notify(progress, Progress(ProgressStage.QUEUED, position))
 
-        async with self._queue.slot(request.user.key, on_queued, ticket=admission.take_ticket()):
+        ticket = admission.take_ticket()
+        async with self._queue.slot(
+            request.user.key, on_queued, ticket=ticket, request_id=request.request_id
+        ):
             timings["queue_ms"] = _ms_since(started)
             try:
                 async with asyncio.timeout(self.config.deadline_seconds):

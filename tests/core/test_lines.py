@@ -183,3 +183,32 @@ async def test_when_the_shared_line_cannot_answer_this_process_line_decides() ->
 )
 def test_a_free_slot_goes_to_those_ahead_first(running: int, ahead: int, cap: int, expected: int) -> None:
     assert start_or_place(running=running, ahead=ahead, running_cap=cap) == expected
+
+
+async def test_a_request_taken_over_keeps_its_place_instead_of_queueing_behind_itself(
+    three: tuple[MemoryUserLines, list[JobQueue]],
+) -> None:
+    lines, (dead, heir, _) = three
+    workers = Workers()
+    # the request started on a replica that then died: its row stays running until the heir finishes it
+    ticket = await dead.register("alice", "r0")
+    assert await lines.try_start(ticket, running_cap=PER_USER) == 0
+    waiting = asyncio.create_task(workers.job(heir, "r1"))
+    await settle()
+    assert workers.told == {"r1": [1]}
+    # the heir runs it again under its own id: no second place, no waiting behind its own slot
+    resumed = asyncio.create_task(heir_job(heir, workers, "r0"))
+    await settle()
+    assert workers.started == ["r0"]
+    workers.gates["r0"].set()
+    await settle()
+    assert workers.started == ["r0", "r1"]
+    workers.gates["r1"].set()
+    await asyncio.gather(resumed, waiting)
+
+
+async def heir_job(queue: JobQueue, workers: Workers, request_id: str) -> None:
+    workers.gates[request_id] = asyncio.Event()
+    async with queue.slot("alice", request_id=request_id):
+        workers.started.append(request_id)
+        await workers.gates[request_id].wait()

@@ -194,4 +194,60 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     );
     CREATE INDEX album_claims_claimed ON album_claims (claimed_at);
     """,
+    # 8: each user's line on accepted_requests (bot.storage.postgres.lines): the cap checked with the insert, and
+    # the start of a waiting request, each one call under the user's advisory lock, held only inside the server.
+    # Each statement after the lock takes a fresh snapshot (READ COMMITTED, VOLATILE), so it sees every request
+    # registered, started or ended before the lock was granted.
+    """
+    CREATE FUNCTION line_register(
+        p_id TEXT, p_user TEXT, p_platform TEXT, p_replica TEXT, p_state TEXT, p_accepted_at DOUBLE PRECISION,
+        p_lease_until DOUBLE PRECISION, p_attempts INTEGER, p_usage_ids TEXT, p_payload TEXT, p_cap INTEGER
+    ) RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        open_now BIGINT;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('lines:' || p_user, 0));
+        IF EXISTS (SELECT 1 FROM accepted_requests WHERE id = p_id) THEN
+            RETURN NULL;  -- taken over from a replica that died: it keeps its row and its place
+        END IF;
+        SELECT count(*) INTO open_now FROM accepted_requests
+        WHERE user_key = p_user AND state IN ('waiting', 'running');
+        IF open_now >= p_cap THEN
+            RETURN open_now;
+        END IF;
+        INSERT INTO accepted_requests
+            (id, user_key, platform, replica, state, accepted_at, lease_until, attempts, usage_ids, payload)
+        VALUES (p_id, p_user, p_platform, p_replica, p_state, p_accepted_at, p_lease_until, p_attempts,
+                p_usage_ids, p_payload);
+        RETURN NULL;
+    END
+    $$;
+
+    CREATE FUNCTION line_try_start(
+        p_id TEXT, p_user TEXT, p_cap INTEGER,
+        OUT o_running BIGINT, OUT o_ahead BIGINT, OUT o_state TEXT, OUT o_started BOOLEAN
+    ) LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        my_at DOUBLE PRECISION;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('lines:' || p_user, 0));
+        o_started := false;
+        o_ahead := 0;
+        SELECT r.state, r.accepted_at INTO o_state, my_at FROM accepted_requests AS r
+        WHERE r.id = p_id AND r.state IN ('waiting', 'running');
+        SELECT count(*) INTO o_running FROM accepted_requests AS r
+        WHERE r.user_key = p_user AND r.state = 'running';
+        IF o_state IS DISTINCT FROM 'waiting' THEN
+            RETURN;  -- running already, or not in line at all
+        END IF;
+        -- first come, first served: the user's waiting requests accepted earlier (the id breaks ties)
+        SELECT count(*) INTO o_ahead FROM accepted_requests AS r
+        WHERE r.user_key = p_user AND r.state = 'waiting' AND (r.accepted_at, r.id) < (my_at, p_id);
+        IF o_running + o_ahead < p_cap THEN
+            UPDATE accepted_requests SET state = 'running' WHERE id = p_id;
+            o_started := true;
+        END IF;
+    END
+    $$;
+    """,
 )
