@@ -28,8 +28,10 @@ WITH moved AS (
     WHERE id = %(id)s AND state IN ('waiting', 'running')
     RETURNING user_key
 )
-SELECT pg_notify('imagine_lines', user_key) FROM moved
+SELECT pg_notify('imagine_lines', %(user)s)
 """
+# Waiters are told even when no row moved: the request may have ended already (``bot.core.requests`` marks it
+# done or failed behind the image, which can land before this), and its place is free all the same.
 
 
 class RequestGone(LookupError):
@@ -63,7 +65,7 @@ class PostgresUserLines:
         return max(1, start_or_place(running=running, ahead=ahead, running_cap=running_cap))
 
     async def leave(self, ticket: LineTicket) -> None:
-        await self._db.execute(_LEAVE, {"id": ticket.id})
+        await self._db.execute(_LEAVE, {"id": ticket.id, "user": ticket.user_key})
 
     def listen(self, wake: Callable[[str], None]) -> AbstractAsyncContextManager[None]:
         async def missed_some() -> None:
