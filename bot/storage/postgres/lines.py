@@ -21,14 +21,15 @@ from bot.storage.rows import accepted_values
 CHANNEL = "imagine_lines"
 
 # Running → delivering (the image goes out; ``bot.core.requests`` ends it), waiting → failed (it left the line).
+# The notification goes out even when the row had already moved on: the journal may have marked it delivering
+# first (this write goes on behind the image), and the user's waiters must still hear that the slot is free.
 _LEAVE = """
 WITH moved AS (
     UPDATE accepted_requests
     SET state = CASE state WHEN 'running' THEN 'delivering' ELSE 'failed' END
     WHERE id = %(id)s AND state IN ('waiting', 'running')
-    RETURNING user_key
 )
-SELECT pg_notify('imagine_lines', user_key) FROM moved
+SELECT pg_notify('imagine_lines', %(user)s)
 """
 
 
@@ -63,7 +64,7 @@ class PostgresUserLines:
         return max(1, start_or_place(running=running, ahead=ahead, running_cap=running_cap))
 
     async def leave(self, ticket: LineTicket) -> None:
-        await self._db.execute(_LEAVE, {"id": ticket.id})
+        await self._db.execute(_LEAVE, {"id": ticket.id, "user": ticket.user_key})
 
     def listen(self, wake: Callable[[str], None]) -> AbstractAsyncContextManager[None]:
         async def missed_some() -> None:
