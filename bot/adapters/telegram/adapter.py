@@ -196,6 +196,12 @@ class TelegramAdapter:
         updater = application.updater
         if updater is None:
             raise TelegramStartError("the application has no updater")
+        if self._settings.database_url is not None:
+            # Telegram serves getUpdates to one consumer: a second replica polling makes both fail with 409s
+            log.warning(
+                "Telegram uses long polling with a shared database: run one replica only, or set "
+                "TELEGRAM_WEBHOOK_URL so several replicas share the updates"
+            )
         await updater.start_polling(
             poll_interval=0,
             timeout=LONG_POLL_SECONDS,

@@ -18,11 +18,12 @@ import pytest
 
 from bot.adapters.http import HttpAdapter, build_http_adapter
 from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram.webhook import TelegramWebhook
 from bot.app import App, open_app
 from bot.i18n import translate
 from bot.logs import RedactingFormatter, Redactor
 from bot.settings import Settings
-from tests.adapters.telegram.conftest import SettingsFactory, png, texts_to
+from tests.adapters.telegram.conftest import SettingsFactory, png, running, texts_to
 from tests.fakes.telegram_api import FakeTelegramBotAPI
 from tests.fakes.telegram_objects import ALICE
 from tests.fakes.workers_ai import FakeWorkersAI
@@ -205,3 +206,38 @@ async def test_an_album_that_cannot_be_stored_is_answered_with_a_sentence_once(
         await tg.wait_for("sendMessage")
     (apology,) = texts_to(tg, ALICE.id)
     assert apology == translate("error.generic", "en") and workers.calls == []
+
+
+def test_the_deprecated_webhook_settings_and_polling_beside_a_shared_database_are_named_in_the_log(
+    make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    TelegramWebhook.from_settings(
+        make_settings(
+            TELEGRAM_WEBHOOK_URL=HOOK_URL, TELEGRAM_WEBHOOK_PORT="8443", TELEGRAM_WEBHOOK_LISTEN="::"
+        )
+    )
+    TelegramWebhook.from_settings(
+        make_settings(TELEGRAM_WEBHOOK_URL=HOOK_URL, HTTP_PORT="9000", TELEGRAM_WEBHOOK_PORT="8443")
+    )
+    assert TelegramWebhook.from_settings(make_settings()) is None  # polling
+    warnings = [record.getMessage() for record in caplog.records]
+    assert warnings == [
+        "TELEGRAM_WEBHOOK_PORT is deprecated: the webhook is served by the HTTP server, on HTTP_PORT; using 8443 "
+        "as HTTP_PORT because HTTP_PORT and PORT are unset",
+        "TELEGRAM_WEBHOOK_LISTEN is deprecated: the webhook listens on HTTP_HOST (::)",
+        "TELEGRAM_WEBHOOK_PORT is ignored: the webhook is served by the HTTP server, on port 9000",
+    ]
+
+
+async def test_polling_beside_a_shared_database_warns_that_only_one_replica_may_poll(
+    make_settings: SettingsFactory,
+    tg: FakeTelegramBotAPI,
+    workers: FakeWorkersAI,
+    pg_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    async with running(make_settings(DATABASE_URL=pg_url), tg, workers):
+        pass
+    assert any("set TELEGRAM_WEBHOOK_URL so several replicas share" in r.getMessage() for r in caplog.records)
