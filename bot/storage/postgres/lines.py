@@ -21,12 +21,13 @@ from bot.storage.rows import accepted_values
 CHANNEL = "imagine_lines"
 
 # Running → delivering (the image goes out; ``bot.core.requests`` ends it), waiting → failed (it left the line).
+# The notification goes out even when the row had already moved on: the journal may have marked it delivering
+# first (this write goes on behind the image), and the user's waiters must still hear that the slot is free.
 _LEAVE = """
 WITH moved AS (
     UPDATE accepted_requests
     SET state = CASE state WHEN 'running' THEN 'delivering' ELSE 'failed' END
     WHERE id = %(id)s AND state IN ('waiting', 'running')
-    RETURNING user_key
 )
 SELECT pg_notify('imagine_lines', %(user)s)
 """
