@@ -31,8 +31,6 @@ WITH moved AS (
 )
 SELECT pg_notify('imagine_lines', %(user)s)
 """
-# Waiters are told even when no row moved: the request may have ended already (``bot.core.requests`` marks it
-# done or failed behind the image, which can land before this), and its place is free all the same.
 
 
 class RequestGone(LookupError):
