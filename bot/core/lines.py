@@ -51,8 +51,9 @@ class UserLines(Protocol):
         """``ticket`` holds no place any more (it ran, or left while waiting); the user's other requests move up."""
         ...
 
-    def listen(self, wake: Wake) -> AbstractAsyncContextManager[None]:
-        """Call ``wake(user_key)`` while open whenever a request of that user left its line on another process."""
+    def listen(self, wake: Wake, missed: Callable[[], None]) -> AbstractAsyncContextManager[None]:
+        """Call ``wake(user_key)`` while open whenever a request of that user left its line on another process,
+        and ``missed()`` when some of that may have gone unheard (a lost connection is back): all should ask."""
         ...
 
 
@@ -78,6 +79,10 @@ class Wakeups:
     def wake(self, user_key: str) -> None:
         for event in self._events.get(user_key, ()):
             event.set()
+
+    def wake_all(self) -> None:
+        for user_key in self._events:
+            self.wake(user_key)
 
 
 @dataclass
@@ -128,7 +133,7 @@ class MemoryUserLines:
             wake(ticket.user_key)
 
     @asynccontextmanager
-    async def listen(self, wake: Wake) -> AsyncIterator[None]:
+    async def listen(self, wake: Wake, missed: Callable[[], None]) -> AsyncIterator[None]:
         # Several queues may share one instance (replicas in a test); each hears the others' departures.
         self._listeners.append(wake)
         try:

@@ -145,7 +145,7 @@ class JobQueue:
         """Hear, while open, when another replica's request leaves a user's line (so waiters here move up);
         on the way out, finish writing the places given back."""
         try:
-            async with self._lines.listen(self._wakeups.wake):
+            async with self._lines.listen(self._wakeups.wake, self._wakeups.wake_all):
                 yield
         finally:
             await self.settled()

@@ -119,7 +119,7 @@ async def test_concurrent_registrations_from_several_replicas_never_pass_the_cap
 async def test_leaving_wakes_the_users_waiters_on_another_replica(pg_url: str) -> None:
     async with PostgresStorage(pg_url, pool_size=2) as one, PostgresStorage(pg_url, pool_size=2) as two:
         heard: asyncio.Queue[str] = asyncio.Queue()
-        async with two.lines.listen(heard.put_nowait):
+        async with two.lines.listen(heard.put_nowait, lambda: None):
             await one.lines.register(waiting("a", 1000.0), cap=3)
             await one.lines.try_start(ticket("a"), running_cap=1)
             # the journal marked it delivering before the line's own write (which goes on behind the image)
@@ -146,3 +146,15 @@ async def test_the_journal_adopts_the_row_the_line_registered_and_leaves_its_sta
         RequestState.RUNNING, "r2", 1031.0, (4, 5), {"kind": "imagine"},
     )  # fmt: skip
     assert row.accepted_at == 1000.0  # its place in line is kept
+
+
+async def test_after_a_lost_listening_connection_every_waiter_is_told_to_ask_again(pg_url: str) -> None:
+    async with PostgresStorage(pg_url, pool_size=2) as storage:
+        missed = asyncio.Event()
+        async with storage.lines.listen(lambda user: None, missed.set):
+            # the server drops the listening connection (a restart, a failover, an idle-killer)
+            await storage.db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE query LIKE 'LISTEN%%' AND pid <> pg_backend_pid()"
+            )
+            await asyncio.wait_for(missed.wait(), timeout=60)

@@ -66,9 +66,10 @@ class PostgresUserLines:
     async def leave(self, ticket: LineTicket) -> None:
         await self._db.execute(_LEAVE, {"id": ticket.id, "user": ticket.user_key})
 
-    def listen(self, wake: Callable[[str], None]) -> AbstractAsyncContextManager[None]:
-        async def missed_some() -> None:
-            # Nothing is known about what left meanwhile: waiters find out at their next poll.
-            return None
+    def listen(
+        self, wake: Callable[[str], None], missed: Callable[[], None]
+    ) -> AbstractAsyncContextManager[None]:
+        async def reconnected() -> None:
+            missed()  # whatever left the lines meanwhile went unheard: every waiter asks again
 
-        return listening(self._db.url, CHANNEL, wake, missed_some)
+        return listening(self._db.url, CHANNEL, wake, reconnected)

@@ -78,5 +78,5 @@ class SqliteUserLines:
         await self._db.execute(_LEAVE, (ticket.id,))
 
     @asynccontextmanager
-    async def listen(self, wake: Callable[[str], None]) -> AsyncIterator[None]:
+    async def listen(self, wake: Callable[[str], None], missed: Callable[[], None]) -> AsyncIterator[None]:
         yield  # one process: the queue wakes its own waiters
