@@ -290,6 +290,11 @@ class AlbumStore(Protocol):
         atomic across processes, so one caller gets the items."""
         ...
 
+    async def unclaimed(self, *, quiet_since: float, limit: int) -> list[tuple[str, str]]:
+        """``(chat_id, album_id)`` of up to ``limit`` albums nobody claimed whose newest item arrived at or before
+        ``quiet_since``, oldest first: albums whose replica died before its timer fired."""
+        ...
+
     async def prune(self, *, older_than: float) -> int:
         """Forget items and claims from before ``older_than``; returns how many items."""
         ...

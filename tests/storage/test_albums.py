@@ -60,3 +60,28 @@ async def test_old_items_and_claims_are_pruned(storage: Storage) -> None:
     assert await albums.add(item(3, 600.0, album="old"))
     claimed = await albums.claim(CHAT, "new", quiet_since=600.0, by="a", now=600.0)
     assert [found.item_id for found in claimed.items] == [2]
+
+
+async def test_unclaimed_albums_quiet_since_the_cut_off_are_listed_oldest_first(
+    storage_factory: OpenStorage,
+) -> None:
+    async with storage_factory() as dead, storage_factory() as alive:
+        # a replica that died left two albums; one more is still gathering, one was claimed
+        await dead.albums.add(item(1, 100.0, album="orphan-late"))
+        await dead.albums.add(item(2, 130.0, album="orphan-late"))
+        await dead.albums.add(item(3, 110.0, album="orphan-early"))
+        await dead.albums.add(item(4, 150.0, album="gathering"))
+        await dead.albums.add(item(5, 120.0, album="gathering"))  # its newest item (150) counts, not this one
+        await dead.albums.add(item(6, 100.0, album="claimed"))
+        assert (await dead.albums.claim(CHAT, "claimed", quiet_since=140.0, by="dead", now=140.0)).items
+        orphans = await alive.albums.unclaimed(quiet_since=140.0, limit=10)
+        assert orphans == [(CHAT, "orphan-early"), (CHAT, "orphan-late")]
+        assert await alive.albums.unclaimed(quiet_since=140.0, limit=1) == [(CHAT, "orphan-early")]
+        assert await alive.albums.unclaimed(quiet_since=99.0, limit=10) == []
+        # once claimed (by the same atomic claim a timer uses), an album is no orphan any more
+        rescued = await alive.albums.claim(CHAT, "orphan-early", quiet_since=140.0, by="alive", now=141.0)
+        assert [found.item_id for found in rescued.items] == [3]
+        assert await alive.albums.unclaimed(quiet_since=200.0, limit=10) == [
+            (CHAT, "orphan-late"),
+            (CHAT, "gathering"),
+        ]

@@ -167,6 +167,7 @@ class TelegramAdapter:
         await application.start()
         if self.webhook is not None:
             self.webhook.open(application)
+        handlers.sweep_albums(application.bot)  # albums left unclaimed by a replica that died
         if self._service.requests is not None:  # take over Telegram requests of replicas that died
             self._service.requests.register(PLATFORM, TelegramResumer(self._service, self._delivery))
         log.info(

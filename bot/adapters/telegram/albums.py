@@ -5,6 +5,12 @@ one request with every photo (any replica can download them by file id: the same
 
 Telegram gives no "album complete" signal: an album is complete when ``wait`` seconds pass without another
 item. The replicas compare arrival times, so their clocks should agree (NTP) to well within ``wait``.
+
+The timer lives in the replicas that received items. If they all die before it fires (kill -9, or the one SQLite
+process restarting), the album would wait forever: so every replica also sweeps for albums nobody claimed whose
+newest item is ``ORPHAN_AFTER_WAITS`` waits old, and claims them with the same atomic claim. An orphan is run
+however old it is (until housekeeping prunes it after an hour): it is late only when no replica ran at all, and
+then Telegram's own queued updates are answered just as late; the image replies to the album, so it is clear.
 """
 
 from __future__ import annotations
@@ -26,6 +32,14 @@ log = logging.getLogger(__name__)
 
 Spawn = Callable[[Coroutine[Any, Any, None]], object]
 AlbumKey = tuple[str, str]
+
+#: an album is an orphan once no item came for this many waits: well past the wait, so a live replica's own
+#: timer claims its album first even when it runs late
+ORPHAN_AFTER_WAITS = 3.0
+#: how often every replica looks for orphans, in waits (one indexed query each time)
+SWEEP_EVERY_WAITS = 2.0
+#: orphans rescued per sweep; more wait for the next one
+SWEEP_BATCH = 20
 
 
 class SharedAlbums:
@@ -53,6 +67,8 @@ class SharedAlbums:
         self._idle = asyncio.Event()
         self._idle.set()
         self._timers = 0
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stop_sweeping = asyncio.Event()
 
     @property
     def pending(self) -> int:
@@ -74,10 +90,46 @@ class SharedAlbums:
             self._idle.clear()
             self._spawn(self._timer(key, message.get_bot()))
 
+    def start_sweeping(self, bot: Bot) -> None:
+        """Look for orphaned albums every ``SWEEP_EVERY_WAITS`` waits until ``settle``; ``bot`` rebuilds them."""
+        if self._sweeper is None:
+            self._stop_sweeping.clear()
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_loop(bot), name="album-sweep")
+
+    async def sweep(self, bot: Bot) -> int:
+        """Claim and hand over the albums nobody claimed, quiet for ``ORPHAN_AFTER_WAITS`` waits (their replica
+        died before its timer fired); returns how many this replica got."""
+        now = self._clock()
+        quiet_since = now - ORPHAN_AFTER_WAITS * self._wait
+        rescued = 0
+        for key in await self._store.unclaimed(quiet_since=quiet_since, limit=SWEEP_BATCH):
+            if key in self._waiting:
+                continue  # our own timer is on it
+            claim = await self._store.claim(*key, quiet_since=quiet_since, by=self._replica, now=now)
+            if not claim.items:
+                continue  # another replica's sweep (or a late timer) was first
+            newest = max(item.received_at for item in claim.items)
+            log.info(
+                "rescued album %s: %d item(s), quiet for %.1f s, no replica had claimed it",
+                key[1],
+                len(claim.items),
+                now - newest,
+            )
+            rescued += 1
+            await self._hand_over(claim.items, bot)
+        return rescued
+
     async def settle(self, timeout: float) -> bool:  # noqa: ASYNC109
-        """Wait until every album this replica waits on was claimed (and handed over) or taken by another
-        replica; False if ``timeout`` passed first. A stop calls it while new requests can still start, so an
-        album whose items were answered with 200 is not dropped."""
+        """Stop sweeping, then wait until every album this replica waits on was claimed (and handed over) or
+        taken by another replica; False if ``timeout`` passed first. A stop calls it while new requests can
+        still start, so an album whose items were answered with 200 is not dropped."""
+        if self._sweeper is not None:
+            # not cancelled: a sweep that claimed an album hands it over before it ends
+            self._stop_sweeping.set()
+            done, _ = await asyncio.wait({self._sweeper}, timeout=timeout)
+            if not done:
+                return False
+            self._sweeper = None
         try:
             async with asyncio.timeout(timeout):
                 await self._idle.wait()
@@ -108,5 +160,26 @@ class SharedAlbums:
                 delay = max(claim.last_arrival + self._wait - now, 0.0)
         finally:
             self._waiting.discard(key)
-        messages = [Message.de_json(json.loads(item.payload), bot) for item in claim.items]
+        await self._hand_over(claim.items, bot)
+
+    async def _sweep_loop(self, bot: Bot) -> None:
+        while not await _set_within(self._stop_sweeping, SWEEP_EVERY_WAITS * self._wait):
+            try:
+                await self.sweep(bot)
+            except Exception:  # the shared database, say: the next sweep tries again
+                log.warning("looking for orphaned albums failed", exc_info=True)
+
+    async def _hand_over(self, items: tuple[AlbumItem, ...], bot: Bot) -> None:
+        """The one way a claimed album (by its timer or by a sweep) becomes a request."""
+        messages = [Message.de_json(json.loads(item.payload), bot) for item in items]
         await self._on_complete([message for message in messages if message is not None])
+
+
+async def _set_within(event: asyncio.Event, seconds: float) -> bool:
+    """Whether ``event`` is set within ``seconds``."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

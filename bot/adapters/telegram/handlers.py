@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from telegram import CallbackQuery, Chat, InputFile, Message, Update, User
+from telegram import Bot, CallbackQuery, Chat, InputFile, Message, Update, User
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -129,6 +129,11 @@ class TelegramHandlers:
                 await self._delivery.reply(origin, self._delivery.error_text(exc, origin.locale))
             else:
                 log.warning("an album item could not be stored: %s", exc)
+
+    def sweep_albums(self, bot: Bot) -> None:
+        """Also rescue albums whose replica died before claiming them (see ``SharedAlbums.sweep``)."""
+        if self._albums is not None:
+            self._albums.start_sweeping(bot)
 
     async def settle_albums(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait (up to ``timeout``) until the albums this process waits on were handed over (see ``SharedAlbums``)."""

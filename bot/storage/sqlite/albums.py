@@ -6,6 +6,15 @@ from bot.core.persistence import AlbumClaim, AlbumItem
 from bot.storage.sqlite.database import SqliteDatabase
 
 _ITEM_COLUMNS = "chat_id, album_id, item_id, received_at, payload"
+#: albums no one claimed, quiet since the cut-off (the claim itself checks again, atomically)
+_UNCLAIMED = """
+    SELECT i.chat_id, i.album_id FROM album_items i
+    WHERE NOT EXISTS (SELECT 1 FROM album_claims c WHERE c.chat_id = i.chat_id AND c.album_id = i.album_id)
+    GROUP BY i.chat_id, i.album_id
+    HAVING MAX(i.received_at) <= ?
+    ORDER BY MAX(i.received_at)
+    LIMIT ?
+"""
 
 
 class SqliteAlbumStore:
@@ -51,6 +60,10 @@ class SqliteAlbumStore:
                 (chat_id, album_id, by, now),
             )
         return AlbumClaim(items=items)
+
+    async def unclaimed(self, *, quiet_since: float, limit: int) -> list[tuple[str, str]]:
+        rows = await self._db.reader.execute_fetchall(_UNCLAIMED, (quiet_since, limit))
+        return [(str(row[0]), str(row[1])) for row in rows]
 
     async def prune(self, *, older_than: float) -> int:
         async with self._db.transaction() as conn:

@@ -25,6 +25,7 @@ from bot.adapters.telegram.replies import (
 )
 from bot.core.clock import ManualClock
 from bot.core.models import GenerationResult, ImageSize
+from bot.core.persistence import AlbumItem
 from bot.storage.sqlite import SqliteStorage
 
 
@@ -148,3 +149,29 @@ async def test_album_is_handed_over_once_in_message_order_after_the_last_item(tm
         await albums.add(album_message(13))  # too late: g1 was claimed, the item is ignored
     assert sorted(completed) == [[7], [10, 11, 12]]
     assert albums.pending == 0 and len(tasks) == 2
+
+
+async def test_a_sweep_rescues_only_albums_quiet_for_several_waits_and_each_once(tmp_path: Path) -> None:
+    completed: list[list[int]] = []
+    clock = ManualClock(1_000_000.0)
+
+    async def on_complete(messages: list[Message]) -> None:
+        completed.append([message.message_id for message in messages])
+
+    def left_behind(message_id: int, group: str, at: float) -> AlbumItem:
+        # as a replica that died stored it: the message as JSON, no timer anywhere
+        return AlbumItem("5", group, message_id, at, album_message(message_id, group).to_json())
+
+    async with SqliteStorage(tmp_path / "db.sqlite3") as storage:
+        albums = SharedAlbums(storage.albums, 1.0, on_complete, lambda c: c.close(), clock=clock.time)
+        now = clock.time()
+        for item in (left_behind(21, "orphan", now - 3.5), left_behind(20, "orphan", now - 4.0)):
+            await storage.albums.add(item)
+        await storage.albums.add(left_behind(30, "recent", now - 2.0))  # its replica's timer may still fire
+        bot = Bot("123:TEST")
+        assert await albums.sweep(bot) == 1
+        assert completed == [[20, 21]]
+        assert await albums.sweep(bot) == 0  # claimed: never twice
+        clock.advance(1.5)
+        assert await albums.sweep(bot) == 1
+    assert completed == [[20, 21], [30]]
