@@ -58,6 +58,10 @@ class Resumer(Protocol):
         """Answer the user's request with the catalogue message ``key``, in their language."""
         ...
 
+    def answerable(self, request: AcceptedRequest) -> bool:
+        """Whether the user can still be answered at all (e.g. a Discord interaction's token lives 15 minutes)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Redo:
@@ -142,6 +146,11 @@ class RequestJournal:
     def held(self) -> int:
         """Open requests this replica holds."""
         return len(self._held)
+
+    @property
+    def held_ids(self) -> frozenset[str]:
+        """The ids of the open requests this replica holds."""
+        return frozenset(self._held)
 
     # ---- the life of one request ----------------------------------------------------------------
 
@@ -299,7 +308,15 @@ class RequestJournal:
     async def _handle(self, request: AcceptedRequest) -> None:
         resumer = self._resumers.get(request.platform)
         redo = _redo_of(request)
-        if request.state is RequestState.DELIVERING:
+        if (
+            resumer is not None
+            and redo is not None
+            and redo.reply is not None
+            and not resumer.answerable(request)
+        ):
+            log.warning("request %s can no longer be answered (too old); refunded", request.id)
+            await self._give_up(request, None, paid=request.state is not RequestState.DELIVERING)
+        elif request.state is RequestState.DELIVERING:
             # The image may already be in the chat: never make it again (never two images), and it was paid for.
             if resumer is not None and redo is not None and redo.reply is not None:
                 await resumer.tell(request, MAYBE_DELIVERED)
@@ -313,18 +330,20 @@ class RequestJournal:
         else:
             await resumer.resume(request)
 
-    async def _give_up(self, request: AcceptedRequest, key: str | None) -> None:
-        """End ``request`` as failed with its charge handed back, telling the user ``key`` when there is one."""
+    async def _give_up(self, request: AcceptedRequest, key: str | None, *, paid: bool = True) -> None:
+        """End ``request`` as failed with its charge handed back (unless ``paid`` is False: the image may have
+        arrived), telling the user ``key`` when there is one."""
         resumer = self._resumers.get(request.platform)
         if key is not None and resumer is not None:
             try:
                 await resumer.tell(request, key)
             except Exception:
                 log.warning("request %s: could not tell the user", request.id, exc_info=True)
-        try:
-            await self._ledger.refund(*request.usage_ids)
-        except Exception:
-            log.warning("request %s: refund failed", request.id, exc_info=True)
+        if paid:
+            try:
+                await self._ledger.refund(*request.usage_ids)
+            except Exception:
+                log.warning("request %s: refund failed", request.id, exc_info=True)
         await self.finish(request.id, ok=False)
 
 

@@ -36,6 +36,9 @@ class RecordingResumer:
     async def tell(self, request: AcceptedRequest, key: str) -> None:
         self.told.append((request.id, key))
 
+    def answerable(self, request: AcceptedRequest) -> bool:
+        return True
+
 
 @pytest.fixture
 async def app(tmp_path: Path, clock: ManualClock) -> AsyncIterator[App]:

@@ -14,12 +14,16 @@ from discord import app_commands
 from bot.adapters.discord.attachments import ReferenceDownloader
 from bot.adapters.discord.commands import register_commands
 from bot.adapters.discord.flow import ImagineFlow
+from bot.adapters.discord.resume import DiscordResumer
 from bot.adapters.discord.views import CancelButton, RerollButton, VaryButton
 from bot.core.service import ImageService
 from bot.errors import ConfigurationError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: ``UserRef.platform`` of Discord users, and the name its resumer is registered under
+PLATFORM = "discord"
 
 
 def bot_intents() -> discord.Intents:
@@ -100,6 +104,8 @@ class DiscordAdapter:
         self._proxy = settings.effective_proxy
         self._downloader = ReferenceDownloader(service.config.max_reference_bytes, proxy=self._proxy)
         self.flow = ImagineFlow(service, self._downloader, cancel_after=settings.discord_cancel_after_seconds)
+        self._service = service
+        self._cancel_after = settings.discord_cancel_after_seconds
         self._guild_ready_timeout = guild_ready_timeout
         self._ready_timeout = ready_timeout
         self._grace = shutdown_grace_seconds
@@ -117,6 +123,11 @@ class DiscordAdapter:
         except BaseException:
             await self.stop()
             raise
+        requests = self._service.requests
+        if requests is not None:  # take over Discord requests of replicas that died
+            requests.register(
+                PLATFORM, DiscordResumer(self._service, self.client, self.flow.start, self._cancel_after)
+            )
         log.info("discord: connected as %s", self.client.user)
 
     def _new_client(self) -> ImagineClient:
@@ -133,6 +144,8 @@ class DiscordAdapter:
 
     async def stop(self) -> None:
         """Finish (or, after a grace period, cancel) work in flight, then close the gateway and HTTP sessions."""
+        if self._service.requests is not None:
+            self._service.requests.unregister(PLATFORM)
         await self.flow.shutdown(self._grace)
         if self.client is not None and not self.client.is_closed():
             await self.client.close()

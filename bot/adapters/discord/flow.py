@@ -19,12 +19,13 @@ from bot.adapters.discord.responses import (
     PublicThinking,
     ThinkingResponse,
 )
+from bot.adapters.discord.resume import reply_address
 from bot.adapters.discord.views import VARY_PREFIX
 from bot.core.inflight import InFlight
 from bot.core.models import GenerationRequest, GenerationResult, PromptOptions, UserRef
 from bot.core.parsing import parse_prompt
 from bot.core.service import ImageService, ProgressCallback, new_request_id
-from bot.errors import Cancelled, ImagineError, InvalidReference, NotPermitted
+from bot.errors import Cancelled, ImagineError, InvalidReference, NotPermitted, TakenOver
 from bot.i18n import translate
 from bot.i18n.texts import model_caps_text, quota_text
 
@@ -70,6 +71,7 @@ class ImagineFlow:
         self._downloader = downloader
         self._cancel_after = cancel_after
         self._in_flight = InFlight()
+        self._resumed: set[asyncio.Task[None]] = set()
 
     @property
     def model_aliases(self) -> list[str]:
@@ -92,7 +94,13 @@ class ImagineFlow:
             self._service.models.resolve(
                 parse_prompt(text, options).model
             )  # an unknown model lists the choices
-            request = GenerationRequest(user=user, text=text, options=options, request_id=new_request_id())
+            request = GenerationRequest(
+                user=user,
+                text=text,
+                options=options,
+                request_id=new_request_id(),
+                reply=reply_address(interaction, "public", attachments=len(attachments)),
+            )
             count = self._service.images_asked(request)  # over MAX_IMAGES_PER_REQUEST: refused right here
         except ImagineError as error:
             await send_ephemeral(interaction, error_text(error, user.locale))
@@ -132,8 +140,10 @@ class ImagineFlow:
         user = user_ref(interaction)
         request_id = new_request_id()
 
+        reply = reply_address(interaction, "private")
+
         async def produce(progress: ProgressCallback) -> list[GenerationResult]:
-            return [await self._service.reroll(job_id, user, progress, request_id)]
+            return [await self._service.reroll(job_id, user, progress, request_id, reply=reply)]
 
         if await _defer(interaction, ephemeral=True):
             await self._run(
@@ -153,8 +163,10 @@ class ImagineFlow:
                 raise InvalidReference("The image is no longer available.", code="download_failed")
             return await self._downloader.fetch(attachment)
 
+        reply = reply_address(interaction, "private")
+
         async def produce(progress: ProgressCallback) -> list[GenerationResult]:
-            return [await self._service.vary(job_id, user, fetch, progress, request_id)]
+            return [await self._service.vary(job_id, user, fetch, progress, request_id, reply=reply)]
 
         if await _defer(interaction, ephemeral=True):
             await self._run(
@@ -216,6 +228,15 @@ class ImagineFlow:
             reply = translate("error.generic", user.locale)
         await send_ephemeral(interaction, reply)
 
+    def start(self, response: ThinkingResponse, produce: Produce) -> None:
+        """Run ``produce`` and answer through ``response`` in the background (a request taken over from a
+        replica that died), as work in flight that a stop drains."""
+        task = asyncio.create_task(
+            self._run(response, produce), name=f"discord-resumed-{response.request_id}"
+        )
+        self._resumed.add(task)
+        task.add_done_callback(self._resumed.discard)
+
     async def _run(self, response: ThinkingResponse, produce: Produce) -> None:
         """Generate and deliver; whatever goes wrong, the "thinking" message ends in a sentence."""
         task = asyncio.current_task()
@@ -226,6 +247,17 @@ class ImagineFlow:
             await self._deliver(response, produce)
 
     async def _deliver(self, response: ThinkingResponse, produce: Produce) -> None:
+        delivered: bool | None = False
+        try:
+            delivered = await self._produce_and_answer(response, produce)
+        finally:
+            if response.request_id and delivered is not None:  # the user has the answer: the request ends
+                await self._service.finish_request(response.request_id, delivered=delivered)
+
+    async def _produce_and_answer(self, response: ThinkingResponse, produce: Produce) -> bool | None:
+        """Generate and deliver: True when the images went out, False when the user got a sentence instead,
+        None when another replica took the request over (it answers)."""
+        """Generate and deliver; True when the images went out, False when the user got a sentence instead."""
         try:
             try:
                 results = await produce(response.progress)
@@ -237,6 +269,9 @@ class ImagineFlow:
                 for result in results:  # made, but the user never got them
                     await self._service.refund_undelivered(result)
                 raise
+            return True
+        except TakenOver:
+            return None
         except Cancelled as error:
             await response.cancelled(error_text(error, response.locale))
         except ImagineError as error:
@@ -250,6 +285,7 @@ class ImagineFlow:
         except Exception:
             log.exception("discord interaction %s failed after deferring", response.interaction.id)
             await response.fail(translate("error.generic", response.locale))
+        return False
 
     @staticmethod
     def _error_sentence(error: ImagineError, locale: str, response: ThinkingResponse) -> str:

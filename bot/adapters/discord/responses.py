@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import discord
 
@@ -32,12 +32,34 @@ log = logging.getLogger(__name__)
 CANCEL_AFTER_SECONDS = 4.5
 
 
+class DeferredInteraction(Protocol):
+    """What a response uses of a deferred interaction: a ``discord.Interaction``, or ``resume.InteractionWebhook``
+    (the same interaction rebuilt from its token by another replica)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def followup(self) -> discord.Webhook: ...
+
+    async def edit_original_response(
+        self,
+        *,
+        content: str | None = ...,
+        embeds: Sequence[discord.Embed] = ...,
+        attachments: Sequence[discord.Attachment | discord.File] = ...,
+        view: discord.ui.View | None = ...,
+    ) -> object: ...
+
+    async def delete_original_response(self) -> None: ...
+
+
 class ThinkingResponse:
     """A deferred interaction: shows progress (with a ❌ to cancel) by editing the "thinking" message."""
 
     def __init__(
         self,
-        interaction: discord.Interaction[Any],
+        interaction: DeferredInteraction,
         locale: str,
         request_id: str = "",
         refused_key: str = "reroll.refused",

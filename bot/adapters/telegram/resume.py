@@ -43,6 +43,10 @@ class TelegramResumer:
 
         self._delivery.start(origin_from(redo.user, reply), produce, request_id=request.id)
 
+    def answerable(self, request: AcceptedRequest) -> bool:
+        """A chat can be written to any time."""
+        return True
+
     async def tell(self, request: AcceptedRequest, key: str) -> None:
         """Reply to the original message with the catalogue text ``key``."""
         redo = Redo.from_payload(request.payload)
