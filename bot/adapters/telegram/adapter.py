@@ -65,7 +65,7 @@ class TelegramStartError(RuntimeError):
 
 def build_application(settings: Settings, token: str, *, polling: bool = True) -> TelegramApp:
     """PTB's Application for these settings: API and file URLs, proxy, timeouts, concurrency, rate limiter.
-    Without ``polling`` it has no updater: the webhook route feeds its update queue."""
+    Without ``polling`` it has no updater: the webhook route hands it each update (``TelegramWebhook.accept``)."""
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -195,8 +195,8 @@ class TelegramAdapter:
         if self.webhook is not None:
             # no new updates (503: Telegram delivers them again, to another replica); those answered 200 are handled
             self.webhook.close()
-            if not await self.webhook.drain(application, STOP_GRACE_SECONDS):
-                log.warning("webhook updates still queued at shutdown were dropped")
+            if not await self.webhook.drain(STOP_GRACE_SECONDS):
+                log.warning("webhook updates still being handled at shutdown were cut short")
         # albums still gathering here start their request while requests can still start (then drained below)
         album_wait = self._settings.telegram_album_wait_seconds + STOP_GRACE_SECONDS
         if self._handlers is not None and not await self._handlers.settle_albums(album_wait):

@@ -19,6 +19,7 @@ from telegram.ext import ExtBot
 
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.progress import CHAT_ACTION_INTERVAL, ChatActionPulse, StatusReply
+from bot.adapters.telegram.receipts import hold_current
 from bot.adapters.telegram.replies import album_keyboard, cancel_keyboard, result_caption, result_keyboard
 from bot.core.inflight import InFlight
 from bot.core.models import GenerationResult, Progress, ProgressStage, UserRef
@@ -89,13 +90,32 @@ class Delivery:
         on_early_error: Callable[[Exception], Awaitable[None]] | None = None,
     ) -> None:
         """``run`` in the background: the handler returns at once, so a generation (and its wait in line)
-        never holds one of PTB's update slots and commands and buttons keep being answered."""
-        work = self.run(
-            origin, produce, request_id=request_id, on_accepted=on_accepted, on_early_error=on_early_error
-        )
+        never holds one of PTB's update slots and commands and buttons keep being answered.
+
+        A webhook update is answered once the request is recorded (its first progress event) or has ended
+        (see ``receipts``): the hold is taken here, before the handler returns."""
         if self._spawn is None:
             raise RuntimeError("Delivery.start needs a spawn function")
-        self._spawn(work)
+        durable = hold_current()
+
+        async def accepted() -> None:
+            durable()
+            if on_accepted is not None:
+                await on_accepted()
+
+        async def work() -> None:
+            try:
+                await self.run(
+                    origin,
+                    produce,
+                    request_id=request_id,
+                    on_accepted=accepted,
+                    on_early_error=on_early_error,
+                )
+            finally:
+                durable()
+
+        self._spawn(work())
 
     async def run(
         self,
