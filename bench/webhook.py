@@ -79,7 +79,7 @@ async def _measure(cluster: PostgresCluster, config: Config, count: int, directo
             f"webhook answer through Caddy (POST → 200), {label}, {len(answers)} updates",
             f"p50 {ms(percentile(answers, 50))}, p99 {ms(percentile(answers, 99))}",
             f"wrong secret (→ 403, no PTB): p50 {ms(percentile(refusals, 50))}",
-            "the update is queued for PTB and answered before any handler runs",
+            "answered once the update is handled (/quota: its reply sent)",
             {
                 "p50": percentile(answers, 50),
                 "p99": percentile(answers, 99),
