@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.core.persistence import AcceptedRequest
-from tests.adapters.telegram.conftest import SettingsFactory
+from bot.core.persistence import AcceptedRequest, AlbumItem
+from tests.adapters.telegram.conftest import SettingsFactory, png
 from tests.adapters.telegram.test_webhook import SECRET, WebhookBot, webhook_bot, webhook_settings
 from tests.fakes.telegram_api import FakeTelegramBotAPI
 from tests.fakes.workers_ai import FakeWorkersAI
@@ -73,6 +73,44 @@ async def test_an_imagine_is_answered_200_only_once_its_request_row_is_written(
         assert row is not None and row.platform == "telegram"
         await tg.wait_for("sendPhoto")
     assert len(workers.calls) == 1
+
+
+async def test_an_album_item_is_answered_200_only_once_it_is_stored(
+    make_settings: SettingsFactory,
+    tg: FakeTelegramBotAPI,
+    workers: FakeWorkersAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = webhook_settings(
+        make_settings, TELEGRAM_WEBHOOK_SECRET=SECRET, TELEGRAM_WEBHOOK_WAIT_SECONDS="60"
+    )
+    async with webhook_bot(settings) as bot:
+        store = bot.app.storage.albums
+        add, reached, gate, stored = store.add, asyncio.Event(), asyncio.Event(), []
+
+        async def gated_add(item: AlbumItem) -> bool:
+            reached.set()
+            await gate.wait()
+            kept = await add(item)
+            stored.append(item)
+            return kept
+
+        monkeypatch.setattr(store, "add", gated_add)
+        tg.send_album([png(64, 64), png(128, 64)], caption="/imagine the two of them")
+        first, second = tg.pending_updates[-2:]
+
+        async def post(update: dict[str, object]) -> tuple[int, int]:
+            return await bot.post(update, SECRET), len(stored)
+
+        call = asyncio.create_task(post(first))
+        await reached.wait()  # the item is on its way to the store: Telegram still has no answer
+        assert not call.done()
+        gate.set()
+        assert await call == (200, 1)
+        assert await post(second) == (200, 2)
+        await tg.wait_for("sendPhoto")
+    (generation,) = workers.calls
+    assert sorted(generation.reference_sizes) == [(64, 64), (128, 64)]
 
 
 async def test_a_refused_imagine_and_a_command_are_answered_once_handled(
