@@ -127,7 +127,9 @@ async def test_leaving_wakes_the_users_waiters_on_another_replica(pg_url: str) -
             await one.lines.leave(ticket("a"))
             await one.lines.register(waiting("b", 1001.0, user_key="http:bob"), cap=3)
             await one.lines.leave(ticket("b", "http:bob"))
-            assert await asyncio.wait_for(heard.get(), timeout=30) == USER  # still told: the slot is free
+            # told by the journal's move and by the line's own leave (which no longer moved anything)
+            assert await asyncio.wait_for(heard.get(), timeout=30) == USER
+            assert await asyncio.wait_for(heard.get(), timeout=30) == USER
             assert await asyncio.wait_for(heard.get(), timeout=30) == "http:bob"
             assert heard.empty()
 
@@ -158,3 +160,22 @@ async def test_after_a_lost_listening_connection_every_waiter_is_told_to_ask_aga
                 " WHERE query LIKE 'LISTEN%%' AND pid <> pg_backend_pid()"
             )
             await asyncio.wait_for(missed.wait(), timeout=60)
+
+
+async def test_a_request_the_journal_ends_while_running_frees_its_place_on_every_replica(pg_url: str) -> None:
+    async with PostgresStorage(pg_url, pool_size=2) as one, PostgresStorage(pg_url, pool_size=2) as two:
+        heard: asyncio.Queue[str] = asyncio.Queue()
+        async with two.lines.listen(heard.put_nowait, lambda: None):
+            await one.lines.register(waiting("a", 1000.0), cap=3)
+            await one.lines.register(waiting("b", 1001.0, user_key="http:bob"), cap=3)
+            await one.lines.try_start(ticket("a"), running_cap=1)
+            await one.lines.try_start(ticket("b", "http:bob"), running_cap=1)
+            # bob's request is delivering, then done: it had left the line already, nobody is told again
+            assert await one.requests.set_state("b", RequestState.DELIVERING, replica="r1")
+            assert await one.requests.set_state("b", RequestState.DONE, replica="r1")
+            # alice's, taken over and given up while running, ends failed: her waiters hear it
+            assert await one.requests.set_state("a", RequestState.FAILED, replica="r1")
+            assert not await one.requests.set_state("a", RequestState.DONE, replica="r1")  # ended stays ended
+            assert await asyncio.wait_for(heard.get(), timeout=30) == "http:bob"  # running -> delivering
+            assert await asyncio.wait_for(heard.get(), timeout=30) == USER
+            assert heard.empty()

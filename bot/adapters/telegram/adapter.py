@@ -143,7 +143,11 @@ class TelegramAdapter:
             on_finished=self._finished,
         )
         handlers = self._handlers = TelegramHandlers(self._service, self._delivery, originals)
-        handlers.collect_albums(self._albums, self._settings.telegram_album_wait_seconds, self._spawn)
+        # claims name the replica as its accepted requests do (REPLICA_ID), so one id finds its work in both
+        replica = self._service.requests.replica if self._service.requests is not None else None
+        handlers.collect_albums(
+            self._albums, self._settings.telegram_album_wait_seconds, self._spawn, replica=replica
+        )
         add_handlers(application, handlers)
         self._application = application
         try:

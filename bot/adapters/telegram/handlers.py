@@ -88,9 +88,12 @@ class TelegramHandlers:
         self._albums: SharedAlbums | None = None
         self._max_bytes = service.config.max_reference_bytes
 
-    def collect_albums(self, store: AlbumStore, wait: float, spawn: Spawn) -> None:
-        """Start gathering album items in ``store``; ``spawn`` runs each album's timer as a background task."""
-        self._albums = SharedAlbums(store, wait, self._on_album, spawn)
+    def collect_albums(
+        self, store: AlbumStore, wait: float, spawn: Spawn, *, replica: str | None = None
+    ) -> None:
+        """Start gathering album items in ``store``; ``spawn`` runs each album's timer as a background task;
+        ``replica`` names this replica in the claims (default hostname-pid)."""
+        self._albums = SharedAlbums(store, wait, self._on_album, spawn, replica=replica)
 
     # ---- /imagine -----------------------------------------------------------------------------
 

@@ -33,6 +33,22 @@ ON CONFLICT (id) DO UPDATE SET replica = excluded.replica, lease_until = exclude
 """
 
 
+# A request that leaves its user's line here (it ended while waiting or running: a takeover given up, a failure)
+# frees a place: the user's waiters on every replica hear it as they hear the line's own departures.
+_SET_STATE = """
+WITH moved AS (
+    UPDATE accepted_requests AS r SET state = %(state)s
+    FROM (SELECT id, state AS was FROM accepted_requests WHERE id = %(id)s FOR UPDATE) AS before
+    WHERE r.id = before.id AND r.replica = %(replica)s AND r.state IN ('waiting', 'running', 'delivering')
+    RETURNING r.user_key, before.was
+), told AS (
+    SELECT pg_notify('imagine_lines', user_key) FROM moved
+    WHERE was IN ('waiting', 'running') AND %(state)s NOT IN ('waiting', 'running')
+)
+SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM told)
+"""
+
+
 class PostgresAcceptedRequests:
     def __init__(self, db: PostgresDatabase) -> None:
         self._db = db
@@ -61,12 +77,10 @@ class PostgresAcceptedRequests:
 
     async def set_state(self, request_id: str, state: RequestState, *, replica: str) -> bool:
         """Move an open request ``replica`` still holds to ``state``."""
-        changed = await self._db.execute(
-            "UPDATE accepted_requests SET state = %s"
-            " WHERE id = %s AND replica = %s AND state IN ('waiting', 'running', 'delivering')",
-            (state.value, request_id, replica),
+        row = await self._db.fetch_one(
+            _SET_STATE, {"id": request_id, "state": state.value, "replica": replica}
         )
-        return changed == 1
+        return row is not None and int(row[0]) == 1
 
     async def claim_expired(
         self,

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import psycopg
 import pytest
 
 from bot.adapters.telegram import TelegramAdapter
@@ -105,6 +106,10 @@ async def test_an_album_left_by_a_dead_replica_is_answered_once_by_one_of_two_re
     (generation,) = workers.calls
     assert generation.reference_sizes == [(64, 64), (128, 64)]  # album order kept
     assert "the two of them together" in generation.fields["prompt"]
+    with psycopg.connect(pg_url) as conn:
+        claims = conn.execute("SELECT claimed_by FROM album_claims").fetchall()
+    # one claim, under the replica's REPLICA_ID (and a token of its start)
+    assert len(claims) == 1 and claims[0][0].partition(".")[0] in ("one", "two")
     rescued = [record.getMessage() for record in caplog.records if "rescued album" in record.getMessage()]
     assert len(rescued) == 1 and "2 item(s)" in rescued[0]
 
