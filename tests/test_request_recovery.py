@@ -61,7 +61,9 @@ async def test_a_restart_finishes_what_a_killed_process_had_acknowledged(tmp_pat
         workers.default("acc1", ok(delay=3600))  # held until workers.release()
         database = tmp_path / "bot.sqlite3"
         env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("CF_", "ACCOUNT_", "TELEGRAM_", "DISCORD_"))
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CF_", "ACCOUNT_", "TELEGRAM_", "DISCORD_"))
         } | {
             "PYTHONPATH": str(ROOT),
             "NO_PROXY": "127.0.0.1,localhost",

@@ -352,6 +352,8 @@ class RequestJournal:
 
 
 def _redo_of(request: AcceptedRequest) -> Redo | None:
+    if not request.payload:  # registered in its user's line, never acknowledged (its replica died before)
+        return None
     try:
         return Redo.from_payload(request.payload)
     except (KeyError, TypeError, ValueError):

@@ -178,3 +178,43 @@ async def test_a_request_taken_over_elsewhere_is_not_sent_here(app: App) -> None
         )
     found = await row(app, "lost")
     assert found.replica == "other" and found.open  # the other replica's to finish
+
+
+async def test_a_lapsed_re_roll_is_made_again_from_its_stored_job_on_the_same_charge(app: App) -> None:
+    [made] = await app.service.generate_all(GenerationRequest(API_USER, "a fox --seed 5", request_id="orig"))
+    await app.pool.drain()
+    now = app.clock.time()
+    charged = await app.storage.ledger.try_consume(API_USER.key, now=now, day=utc_day(now), per_minute=None,
+                                                   per_day=None)  # fmt: skip
+    assert charged is not None
+    redo = Redo("reroll", API_USER, job_id=made.job_id, reply=REPLY)
+    await app.storage.requests.insert(
+        AcceptedRequest(
+            "again",
+            API_USER.key,
+            "api",
+            "dead",
+            RequestState.RUNNING,
+            now,
+            now - 1,
+            usage_ids=charged,
+            payload=redo.to_payload(),
+        )
+    )
+    telegram_like = RecordingResumer()
+    app.requests.register("api", telegram_like)
+    assert await app.requests.sweep() == 1
+    [result] = await app.service.resume(telegram_like.resumed[0])
+    assert (
+        result.usage_ids == charged and result.final_prompt == made.final_prompt and result.seed != made.seed
+    )
+    assert await used_today(app, API_USER) == 2  # the original and the re-roll, each once
+
+
+async def test_a_clean_stop_releases_what_is_still_open_for_another_replica(app: App) -> None:
+    async with app.requests:
+        await app.requests.accept("open-1", Redo("imagine", ALICE, "a cat", reply=REPLY), (1,))
+        assert (await row(app, "open-1")).lease_until == app.clock.time() + LEASE
+    released = await row(app, "open-1")
+    assert released.lease_until == app.clock.time() and released.state is RequestState.RUNNING
+    assert app.requests.held == 0

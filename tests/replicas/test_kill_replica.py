@@ -23,7 +23,9 @@ USERS = [TgUser(id=7001 + n, first_name=f"User {n}", username=f"user{n}") for n 
 LEASE = "2"  # seconds; renewed every third of it, so a live replica keeps its requests on a loaded machine
 
 
-async def test_kill_9_of_one_replica_loses_no_request_and_counts_each_once(pg_url: str, tmp_path: Path) -> None:
+async def test_kill_9_of_one_replica_loses_no_request_and_counts_each_once(
+    pg_url: str, tmp_path: Path
+) -> None:
     async with telegram_replicas(
         pg_url, tmp_path, REQUEST_LEASE_SECONDS=LEASE, RATE_LIMIT_PER_DAY="5"
     ) as deployment:

@@ -27,7 +27,9 @@ class TelegramResumer:
         """Generate again (downloading its photos again) and answer the original message, in the background."""
         redo = Redo.from_payload(request.payload)
         reply = redo.reply or {}
-        media = [Media(str(m["file_id"]), m.get("file_size"), bool(m["is_image"])) for m in reply.get("media", [])]
+        media = [
+            Media(str(m["file_id"]), m.get("file_size"), bool(m["is_image"])) for m in reply.get("media", [])
+        ]
         image = reply.get("image")
         max_bytes = self._service.config.max_reference_bytes
 
