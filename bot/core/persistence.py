@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.core.cancel import CancelRelay
 from bot.core.image_store import ImageStore
 
 if TYPE_CHECKING:  # bot.core.lines exchanges this module's records
@@ -333,4 +334,9 @@ class Storage(Protocol):
     @property
     def feed(self) -> AccountStateFeed | None:
         """Account state shared across processes; None when the backend serves one process (SQLite)."""
+        ...
+
+    @property
+    def cancels(self) -> CancelRelay:
+        """Carries a ❌ to the replica running the request (in-process on SQLite)."""
         ...

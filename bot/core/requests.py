@@ -152,6 +152,10 @@ class RequestJournal:
         """The ids of the open requests this replica holds."""
         return frozenset(self._held)
 
+    async def lookup(self, request_id: str) -> AcceptedRequest | None:
+        """The shared row of ``request_id`` (any replica's), or None when it is unknown."""
+        return await self._store.get(request_id)
+
     # ---- the life of one request ----------------------------------------------------------------
 
     async def accept(self, request_id: str, redo: Redo, usage_ids: tuple[int, ...]) -> None:
