@@ -180,5 +180,8 @@ async def open_app(
             models=ModelMenu.build(settings.flux_models, settings.flux_model, settings.model_daily_limits),
             model_caps=ModelCaps(ledger, clock),
             requests=requests,
+            cancels=storage.cancels,
         )
+        # Cancel this replica's requests when their ❌ lands on another replica (in-process on SQLite).
+        await stack.enter_async_context(service.hearing_cancels())
         yield App(settings, storage, http, provider, pool, service, clock, requests)

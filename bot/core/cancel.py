@@ -2,14 +2,19 @@
 
 The request's own task is cancelled and the cancellation is turned back into a ``Cancelled`` error where the
 request runs, so the usual clean-up (leaving the line, refunding the quota) happens on the way out.
+
+With several replicas the press may land on one that does not run the request: it checks the shared
+``accepted_requests`` row and passes the request id on through a ``CancelRelay`` (PostgreSQL: NOTIFY); the
+replica holding the ticket cancels it there as if the press had landed on it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(eq=False)
@@ -53,3 +58,37 @@ class Tickets:
 
     def __len__(self) -> int:
         return len(self._open)
+
+
+class CancelRelay(Protocol):
+    """Carries a ❌ from the replica it landed on to the one running the request (only the request id travels)."""
+
+    async def ask(self, request_id: str) -> None:
+        """Ask the process that runs ``request_id`` to cancel it; the caller has checked who may."""
+        ...
+
+    def listen(self, on_cancel: Callable[[str], None]) -> AbstractAsyncContextManager[None]:
+        """Call ``on_cancel(request_id)`` while open for every ``ask`` (from any process, this one included).
+
+        An ask made while the listener is reconnecting is lost: the presser sees nothing change and presses again.
+        """
+        ...
+
+
+class LocalCancelRelay:
+    """``CancelRelay`` for one process (SQLite): every listener of this instance hears every ask."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[str], None]] = []
+
+    async def ask(self, request_id: str) -> None:
+        for on_cancel in list(self._listeners):
+            on_cancel(request_id)
+
+    @asynccontextmanager
+    async def listen(self, on_cancel: Callable[[str], None]) -> AsyncIterator[None]:
+        self._listeners.append(on_cancel)
+        try:
+            yield
+        finally:
+            self._listeners.remove(on_cancel)

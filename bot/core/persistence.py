@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.core.cancel import CancelRelay
 from bot.core.image_store import ImageStore
 
 if TYPE_CHECKING:  # bot.core.lines exchanges this module's records
@@ -226,6 +227,10 @@ class AcceptedRequests(Protocol):
         or has already ended (another replica took it over after the lease lapsed)."""
         ...
 
+    async def note_reply(self, request_id: str, key: str, value: int | str, *, replica: str) -> None:
+        """Set ``payload["reply"][key]`` of an open request ``replica`` holds (``key`` is an identifier)."""
+        ...
+
     async def claim_expired(
         self,
         replica: str,
@@ -329,4 +334,9 @@ class Storage(Protocol):
     @property
     def feed(self) -> AccountStateFeed | None:
         """Account state shared across processes; None when the backend serves one process (SQLite)."""
+        ...
+
+    @property
+    def cancels(self) -> CancelRelay:
+        """Carries a ❌ to the replica running the request (in-process on SQLite)."""
         ...

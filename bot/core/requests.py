@@ -152,6 +152,10 @@ class RequestJournal:
         """The ids of the open requests this replica holds."""
         return frozenset(self._held)
 
+    async def lookup(self, request_id: str) -> AcceptedRequest | None:
+        """The shared row of ``request_id`` (any replica's), or None when it is unknown."""
+        return await self._store.get(request_id)
+
     # ---- the life of one request ----------------------------------------------------------------
 
     async def accept(self, request_id: str, redo: Redo, usage_ids: tuple[int, ...]) -> None:
@@ -221,6 +225,17 @@ class RequestJournal:
             await write()
         except Exception:
             log.warning("request %s: could not mark it %s", request_id, state.value, exc_info=True)
+
+    def note(self, request_id: str, key: str, value: int | str) -> None:
+        """Add ``key`` to the request's reply address (e.g. a status line's message id), written behind."""
+        if request_id not in self._held or not key.isidentifier():
+            return
+
+        async def write() -> None:
+            await self._store.note_reply(request_id, key, value, replica=self.replica)
+
+        if self._books is not None:
+            self._books.submit(f"request {request_id} {key}", write)
 
     # ---- leases and takeovers -------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.core.accounts import AccountPool, Served
 from bot.core.admission import Admission
-from bot.core.cancel import Tickets
+from bot.core.cancel import CancelRelay, Tickets
 from bot.core.clock import Clock
 from bot.core.decode_budget import DecodeBudget
 from bot.core.limits import AccessPolicy, RateLimiter, UsageSlots
@@ -39,7 +39,7 @@ from bot.core.models import (
 )
 from bot.core.optimiser import OptimisedPrompt, PromptOptimiser
 from bot.core.parsing import normalise_ratio, parse_prompt
-from bot.core.persistence import AcceptedRequest, JobStore, StoredJob
+from bot.core.persistence import AcceptedRequest, JobStore, RequestState, StoredJob
 from bot.core.queue import JobQueue
 from bot.core.reference_limits import MAX_REFERENCES
 from bot.core.requests import Redo, RequestJournal
@@ -65,6 +65,9 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 SEED_RANGE = 2**32
+
+#: where a ❌ still stops a request (once delivering, the image is on its way)
+_CANCELLABLE = frozenset({RequestState.WAITING, RequestState.RUNNING})
 
 ProgressCallback = Callable[[Progress], Awaitable[None]]
 #: fetches the image a 🎨 vary starts from (the adapter knows where it is); called only once admitted
@@ -149,6 +152,7 @@ class ImageService:
         models: ModelMenu | None = None,
         model_caps: ModelCaps | None = None,
         requests: RequestJournal | None = None,
+        cancels: CancelRelay | None = None,
     ) -> None:
         self.config = config
         self.access = access
@@ -166,6 +170,8 @@ class ImageService:
         self._decode_budget = DecodeBudget(config.decode_memory_bytes)
         #: None: requests are not recorded and do not survive a crash (unit tests)
         self.requests = requests
+        #: None: a ❌ reaches only this process's requests
+        self._cancels = cancels
 
     def is_admin(self, user: UserRef) -> bool:
         return self.access.is_admin(user)
@@ -244,18 +250,46 @@ class ImageService:
         """How many images ``request`` asks for (``--n``), checked against ``MAX_IMAGES_PER_REQUEST``."""
         return self._count(parse_prompt(request.text, request.options))
 
-    def cancel(self, request_id: str, user: UserRef) -> bool:
-        """Cancel a request that waits in line or works, for its requester or an admin.
+    async def cancel(self, request_id: str, user: UserRef) -> bool:
+        """Cancel a request that waits in line or works, for its requester or an admin, on whichever replica.
 
-        True: it ends with ``Cancelled`` and nothing is counted. False: it is not running (done, or unknown).
+        True: it ends with ``Cancelled`` and nothing is counted; its own status line says so, also when another
+        replica runs it (asked through the cancel relay). False: it is not waiting or running (done, being
+        delivered, or unknown).
         """
         ticket = self._tickets.get(request_id)
-        if ticket is None:
+        if ticket is not None:
+            self._check_may_cancel(ticket.user_key, user)
+            ticket.cancel()
+            return True
+        if self.requests is None or self._cancels is None:
             return False
-        if ticket.user_key != user.key and not self.is_admin(user):
-            raise NotPermitted("only the requester or an admin may cancel this request")
-        ticket.cancel()
+        row = await self.requests.lookup(request_id)
+        # "delivering": the image is on its way; held here without a ticket: it is between steps (too late)
+        if row is None or row.state not in _CANCELLABLE or row.replica == self.requests.replica:
+            return False
+        self._check_may_cancel(row.user_key, user)
+        await self._cancels.ask(request_id)
         return True
+
+    def _check_may_cancel(self, owner_key: str, user: UserRef) -> None:
+        if owner_key != user.key and not self.is_admin(user):
+            raise NotPermitted("only the requester or an admin may cancel this request")
+
+    @asynccontextmanager
+    async def hearing_cancels(self) -> AsyncIterator[None]:
+        """While open, cancel this replica's requests when a ❌ for them lands on another replica."""
+        if self._cancels is None:
+            yield
+            return
+        async with self._cancels.listen(self._cancel_here):
+            yield
+
+    def _cancel_here(self, request_id: str) -> None:
+        ticket = self._tickets.get(request_id)
+        if ticket is not None:  # another replica's, or ended meanwhile: nothing to do here
+            log.info("request %s: cancelled from another replica", request_id)
+            ticket.cancel()
 
     async def _start(
         self,

@@ -123,8 +123,8 @@ async def test_cancel_while_queued_leaves_the_line_the_next_moves_up_and_nothing
         assert (await service.quota(BOB)).used_today == 1
 
         with pytest.raises(NotPermitted):
-            service.cancel("bob-1", CAROL)  # not hers
-        assert service.cancel("bob-1", BOB)
+            await service.cancel("bob-1", CAROL)  # not hers
+        assert await service.cancel("bob-1", BOB)
         with pytest.raises(Cancelled):
             await bob
         await until(2)
@@ -134,7 +134,7 @@ async def test_cancel_while_queued_leaves_the_line_the_next_moves_up_and_nothing
         provider.open.set()
         await asyncio.gather(alice, carol)
         assert "bob's cat" not in provider.entered
-        assert not service.cancel("bob-1", BOB)  # over: nothing to cancel
+        assert not await service.cancel("bob-1", BOB)  # over: nothing to cancel
 
 
 async def test_cancel_while_running_abandons_the_image_and_refunds_and_admins_may_cancel(
@@ -145,7 +145,7 @@ async def test_cancel_while_running_abandons_the_image_and_refunds_and_admins_ma
         service = app.service
         running = asyncio.create_task(service.generate(GenerationRequest(ALICE, "a cat", request_id="r1")))
         await provider.arrived.wait()
-        assert service.cancel("r1", ADMIN)
+        assert await service.cancel("r1", ADMIN)
         with pytest.raises(Cancelled):
             await running
         provider.open.set()  # the upstream call may finish; nobody takes its image

@@ -178,9 +178,13 @@ class ImagineFlow:
         """❌ on a "thinking" reply: the request ends as "cancelled" (its own reply says so)."""
         user = user_ref(interaction)
         try:
-            cancelled = self._service.cancel(request_id, user)
+            cancelled = await self._service.cancel(request_id, user)
         except NotPermitted:
             await send_ephemeral(interaction, translate("cancel.refused", user.locale))
+            return
+        except Exception:  # the shared table could not be read: say so rather than leave the click hanging
+            log.exception("cancelling request %s failed", request_id)
+            await send_ephemeral(interaction, translate("error.generic", user.locale))
             return
         if not cancelled:
             await send_ephemeral(interaction, translate("cancel.too_late", user.locale))

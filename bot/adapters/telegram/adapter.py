@@ -32,7 +32,7 @@ from bot.adapters.telegram.delivery import Delivery
 from bot.adapters.telegram.handlers import TelegramHandlers
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.ratelimit import PoliteRateLimiter
-from bot.adapters.telegram.resume import TelegramResumer
+from bot.adapters.telegram.resume import STATUS_MESSAGE, TelegramResumer
 from bot.adapters.telegram.webhook import TelegramWebhook
 from bot.core.persistence import AlbumStore
 from bot.core.service import ImageService
@@ -141,6 +141,7 @@ class TelegramAdapter:
             spawn=self._spawn,
             late_after=self._settings.telegram_status_after_seconds,
             on_finished=self._finished,
+            on_status=self._status_shown,
         )
         handlers = self._handlers = TelegramHandlers(self._service, self._delivery, originals)
         # claims name the replica as its accepted requests do (REPLICA_ID), so one id finds its work in both
@@ -179,6 +180,10 @@ class TelegramAdapter:
             application.bot.username,
             "long polling" if self.webhook is None else "webhook on the HTTP server",
         )
+
+    def _status_shown(self, request_id: str, message_id: int) -> None:
+        if self._service.requests is not None:
+            self._service.requests.note(request_id, STATUS_MESSAGE, message_id)
 
     async def _finished(self, request_id: str, delivered: bool) -> None:
         await self._service.finish_request(request_id, delivered=delivered)

@@ -64,6 +64,7 @@ class Delivery:
         spawn: Spawn | None = None,
         late_after: float = CHAT_ACTION_INTERVAL,
         on_finished: Callable[[str, bool], Awaitable[None]] | None = None,
+        on_status: Callable[[str, int], None] | None = None,
     ) -> None:
         self._bot = bot
         self._originals = originals
@@ -71,6 +72,8 @@ class Delivery:
         self._on_undelivered = on_undelivered
         #: the user has the answer (request id, whether the images arrived): the accepted request ends
         self._on_finished = on_finished
+        #: a status line was posted (request id, message id): noted with the request for another replica
+        self._on_status = on_status
         self._spawn = spawn
         self._late_after = late_after
         self._in_flight = InFlight()
@@ -131,8 +134,13 @@ class Delivery:
         ``on_accepted`` runs at the first progress event (the core let the request in); an error before that goes
         to ``on_early_error`` when given (e.g. a popup on a button press) instead of a reply.
         """
+        on_status = self._on_status
         status = StatusReply(
-            self._bot, origin.chat_id, origin.reply_to, cancel_keyboard(request_id, origin.locale)
+            self._bot,
+            origin.chat_id,
+            origin.reply_to,
+            cancel_keyboard(request_id, origin.locale),
+            on_shown=None if on_status is None else lambda message_id: on_status(request_id, message_id),
         )
         latest = ""
 

@@ -283,11 +283,15 @@ class TelegramHandlers:
 
     async def _cancel(self, query: CallbackQuery, origin: Origin, request_id: str) -> None:
         try:
-            cancelled = self._service.cancel(request_id, origin.user)
+            cancelled = await self._service.cancel(request_id, origin.user)
         except NotPermitted:
             await _answer_query(query, translate("cancel.refused", origin.locale), alert=True)
             return
-        # Cancelled: the status line itself turns into "cancelled"; too late: say so in a popup.
+        except Exception as exc:  # the shared table could not be read: say so rather than spin
+            await _answer_query(query, self._delivery.error_text(exc, origin.locale), alert=True)
+            return
+        # Cancelled: the status line itself turns into "cancelled" (edited by whichever replica runs the
+        # request, so a press that landed elsewhere reads the same); too late: say so in a popup.
         await _answer_query(query, None if cancelled else translate("cancel.too_late", origin.locale))
 
     def _reroll_of(self, job_id: str, origin: Origin) -> Callable[[str], Produce]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.storage.postgres.accounts import PostgresAccountStateStore
 from bot.storage.postgres.albums import PostgresAlbumStore
+from bot.storage.postgres.cancels import PostgresCancelRelay
 from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.feed import PostgresAccountFeed
 from bot.storage.postgres.images import PostgresImageStore
@@ -26,6 +27,7 @@ class PostgresStorage:
         self.albums = PostgresAlbumStore(self.db)
         self.images = PostgresImageStore(self.db)
         self.feed = PostgresAccountFeed(self.db)
+        self.cancels = PostgresCancelRelay(self.db)
 
     async def __aenter__(self) -> PostgresStorage:
         await self.db.open()

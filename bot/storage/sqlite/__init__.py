@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.core.cancel import LocalCancelRelay
 from bot.core.persistence import AccountStateFeed
 from bot.storage.sqlite.accounts import SqliteAccountStateStore
 from bot.storage.sqlite.albums import SqliteAlbumStore
@@ -29,6 +30,8 @@ class SqliteStorage:
         self.images = SqliteImageStore(self.db)
         #: one process: what the pool learns in memory is already everything there is to know
         self.feed: AccountStateFeed | None = None
+        #: one process: a ❌ only ever has this process's own requests to reach
+        self.cancels = LocalCancelRelay()
 
     async def __aenter__(self) -> SqliteStorage:
         await self.db.open()
