@@ -149,6 +149,15 @@ class TakenOver(Exception):
         self.request_id = request_id
 
 
+class AlreadyAccepted(Exception):
+    """Not for users: a request with this id was registered before (a chat update delivered twice); the first
+    delivery answers, so the repeat is dropped before anything is charged, downloaded or asked upstream."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"request {request_id} was already accepted")
+        self.request_id = request_id
+
+
 class StorageUnavailable(Exception):
     """The database cannot be opened at all (corrupt, not a database, no permission). Not a chat error: the CLI
     prints its one sentence, which names the file, and exits non-zero."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.persistence import AcceptedRequest
+from bot.errors import AlreadyAccepted
 
 #: called with a user key whenever one of that user's requests left its line (on any replica)
 Wake = Callable[[str], None]
@@ -37,8 +38,9 @@ class UserLines(Protocol):
     async def register(self, request: AcceptedRequest, *, cap: int) -> int | None:
         """Record ``request`` (waiting) if its user has fewer than ``cap`` requests waiting or running: None
         when recorded, else how many there are (nothing was recorded). On a database this is the
-        ``accepted_requests`` insert itself, with the cap checked in the same step. A request already recorded
-        (taken over from a replica that died) is not recorded twice: it keeps its place (None)."""
+        ``accepted_requests`` insert itself, with the cap checked in the same step. An id already recorded (the
+        same chat update delivered twice) raises ``AlreadyAccepted`` and changes nothing: the row is the first
+        delivery's. A request taken over from a replica that died keeps its row and never registers again."""
         ...
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:
@@ -101,8 +103,8 @@ class MemoryUserLines:
 
     async def register(self, request: AcceptedRequest, *, cap: int) -> int | None:
         line = self._users.get(request.user_key, {})
-        if request.id in line:
-            return None
+        if any(request.id in other for other in self._users.values()):
+            raise AlreadyAccepted(request.id)
         if len(line) >= cap:
             return len(line)
         self._arrivals += 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from bot.core.clock import Clock, SystemClock
 from bot.core.lines import LineTicket, MemoryUserLines, UserLines, Wakeups
 from bot.core.persistence import AcceptedRequest, RequestState
-from bot.errors import QueueFull
+from bot.errors import AlreadyAccepted, QueueFull
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,7 @@ class JobQueue:
         """Take a place in the user's line, or raise ``QueueFull`` (nothing registered) if it could not even wait.
 
         Atomic across replicas: the user's open requests never exceed ``per_user + max_waiting_per_user``.
+        An id registered before (a chat update delivered twice) raises ``AlreadyAccepted``.
         """
         # The user's own places given back a moment ago count as free (their writes go on behind the images).
         await self.settled(user_key)
@@ -207,7 +208,10 @@ class JobQueue:
         ``request_id`` (a request taken over from a replica that died finds its place there).
         """
         if ticket is None:
-            ticket = await self.register(user_key, request_id)
+            try:
+                ticket = await self.register(user_key, request_id)
+            except AlreadyAccepted as already:  # its own row, recorded before the replica that held it died
+                ticket = LineTicket(already.request_id, user_key)
         try:
             await self._start(ticket, on_queued)
             self._running_here[user_key] += 1

@@ -193,7 +193,8 @@ class ImageService:
         """Admit ``user`` for ``count`` images before any download: allow-list → a place in line → limits (all
         or none).
 
-        Raises ``AccessDenied``, ``QueueFull`` or ``LimitReached`` without consuming anything. Images and the
+        Raises ``AccessDenied``, ``QueueFull`` or ``LimitReached`` without consuming anything, and
+        ``AlreadyAccepted`` when ``request_id`` was registered before (the same chat update again). Images and the
         place in line not used by a ``generate`` are handed back when the block ends, however it ends.
         ``bypass_limits`` is for the operator's CLI only. See ``bot.core.admission``.
         """

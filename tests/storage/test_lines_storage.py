@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.lines import LineTicket
 from bot.core.persistence import AcceptedRequest, RequestState, Storage
+from bot.errors import AlreadyAccepted
 from bot.storage.postgres import PostgresStorage
 from tests.conftest import OpenStorage
 
@@ -77,14 +78,20 @@ async def test_a_running_cap_of_two_lets_the_first_two_run(storage: Storage) -> 
     assert await lines.try_start(ticket("a"), running_cap=2) == 0
 
 
-async def test_a_request_already_recorded_keeps_its_row_and_its_place(storage: Storage) -> None:
+async def test_an_id_registered_again_is_already_accepted_and_changes_nothing(storage: Storage) -> None:
     lines = storage.lines
-    await lines.register(waiting("a", 1000.0), cap=1)
+    await lines.register(waiting("a", 1000.0), cap=2)
     assert await lines.try_start(ticket("a"), running_cap=1) == 0
-    # taken over after a crash, it registers again on the new replica: not refused, not doubled
-    assert await lines.register(waiting("a", 1005.0), cap=1) is None
-    assert await lines.try_start(ticket("a"), running_cap=1) == 0
-    assert await lines.register(waiting("b", 1006.0), cap=1) == 1
+    # the same chat update delivered twice registers the same id: refused as a repeat, the row stays the first's
+    with pytest.raises(AlreadyAccepted):
+        await lines.register(waiting("a", 1005.0), cap=2)
+    row = await storage.requests.get("a")
+    assert row is not None and row.accepted_at == 1000.0 and row.state == RequestState.RUNNING
+    assert await lines.register(waiting("b", 1006.0), cap=2) is None  # the repeat took no place
+    # ended rows are kept a while: a repeat arriving after the image is still recognised
+    await lines.leave(ticket("a"))
+    with pytest.raises(AlreadyAccepted):
+        await lines.register(waiting("a", 1010.0), cap=2)
 
 
 async def test_a_request_not_in_line_is_an_error_not_a_start(storage: Storage) -> None:
@@ -114,6 +121,19 @@ async def test_concurrent_registrations_from_several_replicas_never_pass_the_cap
         started = Counter(t.user_key for t, place in zip(tickets, places, strict=True) if place == 0)
         assert started == Counter({"u0": 1, "u1": 1})
         assert sorted(place for place in places if place) == [1, 1, 2, 2, 3, 3]
+
+
+async def test_the_same_id_registered_at_once_on_two_replicas_is_recorded_once(
+    storage_factory: OpenStorage,
+) -> None:
+    async with storage_factory() as one, storage_factory() as two:
+        outcomes = await asyncio.gather(
+            *(replica.lines.register(waiting("dup", 1000.0), cap=4) for replica in (one, two, one, two)),
+            return_exceptions=True,
+        )
+        assert outcomes.count(None) == 1
+        assert sum(isinstance(outcome, AlreadyAccepted) for outcome in outcomes) == 3
+        assert await one.lines.register(waiting("other", 1001.0), cap=2) is None  # one place taken, not four
 
 
 async def test_leaving_wakes_the_users_waiters_on_another_replica(pg_url: str) -> None:

@@ -14,11 +14,14 @@ from contextlib import AbstractAsyncContextManager
 
 from bot.core.lines import LineTicket, start_or_place
 from bot.core.persistence import AcceptedRequest
+from bot.errors import AlreadyAccepted
 from bot.storage.postgres.database import PostgresDatabase
 from bot.storage.postgres.notify import listening
 from bot.storage.rows import accepted_values
 
 CHANNEL = "imagine_lines"
+#: what ``line_register`` answers for an id already in the table (migration 9)
+ALREADY_RECORDED = -1
 
 # Running → delivering (the image goes out; ``bot.core.requests`` ends it), waiting → failed (it left the line).
 # The notification goes out even when the row had already moved on: the journal may have marked it delivering
@@ -49,6 +52,8 @@ class PostgresUserLines:
             "SELECT line_register(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (*accepted_values(request), cap),
         )
+        if row is not None and row[0] == ALREADY_RECORDED:
+            raise AlreadyAccepted(request.id)  # the same update again: the row is the first delivery's
         return None if row is None or row[0] is None else int(row[0])
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:

@@ -250,4 +250,31 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     END
     $$;
     """,
+    # 9: line_register tells an id already in the table (-1) from a registration (NULL): a chat update delivered
+    # twice registers its (deterministic) request id twice, and the repeat must be dropped before any charge.
+    """
+    CREATE OR REPLACE FUNCTION line_register(
+        p_id TEXT, p_user TEXT, p_platform TEXT, p_replica TEXT, p_state TEXT, p_accepted_at DOUBLE PRECISION,
+        p_lease_until DOUBLE PRECISION, p_attempts INTEGER, p_usage_ids TEXT, p_payload TEXT, p_cap INTEGER
+    ) RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        open_now BIGINT;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('lines:' || p_user, 0));
+        IF EXISTS (SELECT 1 FROM accepted_requests WHERE id = p_id) THEN
+            RETURN -1;  -- already accepted: the row is the first delivery's
+        END IF;
+        SELECT count(*) INTO open_now FROM accepted_requests
+        WHERE user_key = p_user AND state IN ('waiting', 'running');
+        IF open_now >= p_cap THEN
+            RETURN open_now;
+        END IF;
+        INSERT INTO accepted_requests
+            (id, user_key, platform, replica, state, accepted_at, lease_until, attempts, usage_ids, payload)
+        VALUES (p_id, p_user, p_platform, p_replica, p_state, p_accepted_at, p_lease_until, p_attempts,
+                p_usage_ids, p_payload);
+        RETURN NULL;
+    END
+    $$;
+    """,
 )

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from bot.core.lines import LineTicket, start_or_place
 from bot.core.persistence import AcceptedRequest
+from bot.errors import AlreadyAccepted
 from bot.storage.rows import ACCEPTED_COLUMNS, accepted_values
 from bot.storage.sqlite.database import SqliteDatabase
 
@@ -60,7 +61,7 @@ class SqliteUserLines:
             (request.id, request.user_key),
         )
         if row is not None and int(row[1]):
-            return None  # already recorded (taken over after a crash): it keeps its row and its place
+            raise AlreadyAccepted(request.id)  # the same update again: the row is the first delivery's
         return max(cap, int(row[0])) if row is not None else cap
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:
