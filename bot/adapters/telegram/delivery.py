@@ -24,7 +24,7 @@ from bot.adapters.telegram.replies import album_keyboard, cancel_keyboard, resul
 from bot.core.inflight import InFlight
 from bot.core.models import GenerationResult, Progress, ProgressStage, UserRef
 from bot.core.service import ProgressCallback
-from bot.errors import Cancelled, ImagineError, TakenOver
+from bot.errors import AlreadyAccepted, Cancelled, ImagineError, TakenOver
 from bot.i18n import describe_error, translate
 from bot.i18n.texts import progress_text
 
@@ -174,6 +174,11 @@ class Delivery:
                 raise  # the request stays open: another replica, or the next start, answers it
             if isinstance(exc, TakenOver):
                 await status.remove()  # another replica answers this request now
+                return
+            if isinstance(exc, AlreadyAccepted):
+                # the same update again (Telegram redelivers what it thinks unanswered): the first delivery
+                # answers and ends the request; this one must neither reply nor finish the shared row
+                log.info("update of request %s already accepted; ignored", request_id)
                 return
             await self._fail(origin, status, exc, None if accepted else on_early_error)
             await self._finished(request_id, delivered=False)

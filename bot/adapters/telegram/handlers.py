@@ -34,7 +34,7 @@ from bot.adapters.telegram.replies import (
 )
 from bot.core.models import GenerationRequest, GenerationResult, UserRef
 from bot.core.persistence import AlbumStore
-from bot.core.service import ImageService, ProgressCallback, new_request_id
+from bot.core.service import ImageService, ProgressCallback
 from bot.errors import InvalidReference, NotPermitted
 from bot.i18n import describe_error, resolve_locale, translate
 from bot.i18n.texts import accounts_text, model_caps_text, models_text, quota_text
@@ -68,6 +68,17 @@ def user_ref(user: User | None, chat: Chat, sender_chat: Chat | None = None) -> 
         locale=resolve_locale(user.language_code),
         display_name=user.full_name,
     )
+
+
+def message_request_id(message: Message) -> str:
+    """The request id of an /imagine: the same for the same message, so an update Telegram delivers again (our
+    200 came too late or was lost) finds the first delivery's row and is dropped (``AlreadyAccepted``)."""
+    return f"tg{message.chat_id}-{message.message_id}"
+
+
+def query_request_id(query: CallbackQuery) -> str:
+    """The request id of a 🔁 / 🎨 press: a redelivered press carries the same callback query id."""
+    return f"tq{query.id}"
 
 
 def origin_of(message: Message) -> Origin | None:
@@ -105,7 +116,7 @@ class TelegramHandlers:
         call = message_command(message, context.bot.username)
         source = message.reply_to_message
         media = [found] if source is not None and (found := media_of(source)) else []
-        await self._generate(origin, call.argument if call else "", media)
+        await self._generate(origin, call.argument if call else "", media, message_request_id(message))
 
     async def imagine_with_media(self, update: Update, context: Context) -> None:
         """A photo or file captioned ``/imagine <prompt>``: the attachment is the reference."""
@@ -116,7 +127,7 @@ class TelegramHandlers:
         found = media_of(message)
         if call is None or call.name not in IMAGINE or found is None:
             return  # addressed to another bot
-        await self._generate(origin, call.argument, [found])
+        await self._generate(origin, call.argument, [found], message_request_id(message))
 
     async def album_item(self, update: Update, context: Context) -> None:
         """One item of an album; the album is handled once complete (see ``_on_album``)."""
@@ -148,10 +159,10 @@ class TelegramHandlers:
             call = message_command(message, message.get_bot().username)
             if call is not None and call.name in IMAGINE and (origin := origin_of(message)) is not None:
                 media = [found for item in messages if (found := media_of(item)) is not None]
-                await self._generate(origin, call.argument, media)
+                await self._generate(origin, call.argument, media, message_request_id(message))
                 return
 
-    async def _generate(self, origin: Origin, prompt: str, media: Sequence[Media]) -> None:
+    async def _generate(self, origin: Origin, prompt: str, media: Sequence[Media], request_id: str) -> None:
         if not prompt:
             await self._delivery.reply(origin, translate("prompt.missing", origin.locale))
             return
@@ -163,7 +174,7 @@ class TelegramHandlers:
         request = GenerationRequest(
             user=origin.user,
             text=prompt,
-            request_id=new_request_id(),
+            request_id=request_id,
             reply=reply_address(origin, media=media_payload(media)),
         )
 
@@ -330,7 +341,7 @@ class TelegramHandlers:
                 text = self._delivery.error_text(exc, origin.locale)
             await _answer_query(query, text, alert=True)
 
-        request_id = new_request_id()
+        request_id = query_request_id(query)
         self._delivery.start(
             origin,
             produce(request_id),
