@@ -1,8 +1,8 @@
 """Benchmark 6: Telegram's webhook through a real load balancer (Caddy, round robin) to 1 and to 3 replica processes
 on one PostgreSQL database (``tests/replicas/harness.py``), the fake Workers AI answering at once (L = 0).
 
-- the webhook's answer through Caddy: the POST of an update until its 200 (secret checked, update parsed and queued
-  for PTB), beside the same POSTs with a wrong secret (403: Caddy, uvicorn and the route, without PTB), same run;
+- the webhook's answer through Caddy: the POST of an update until its 200 (secret checked, update parsed and
+  handled: the 200 waits until the update is recorded, for /quota until its reply was sent), beside the same POSTs with a wrong secret (403: Caddy, uvicorn and the route, without PTB), same run;
 - end to end: N ``/imagine`` updates from N users delivered one after another (after a warm-up), until N photos
   reached the fake: images/s with 1 and with 3 replicas. These machines have 2 cores for everything (the
   replicas, PostgreSQL, Caddy, the fakes), so 3 replicas cannot be 3x here;
@@ -79,7 +79,7 @@ async def _measure(cluster: PostgresCluster, config: Config, count: int, directo
             f"webhook answer through Caddy (POST → 200), {label}, {len(answers)} updates",
             f"p50 {ms(percentile(answers, 50))}, p99 {ms(percentile(answers, 99))}",
             f"wrong secret (→ 403, no PTB): p50 {ms(percentile(refusals, 50))}",
-            "the update is queued for PTB and answered before any handler runs",
+            "answered once the update is handled (/quota: its reply sent)",
             {
                 "p50": percentile(answers, 50),
                 "p99": percentile(answers, 99),

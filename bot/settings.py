@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     #: deprecated (the webhook is on the HTTP server): only the defaults of HTTP_HOST / HTTP_PORT and PORT
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    #: a webhook call is answered once its update is recorded, or after this long anyway (a slow handler)
+    telegram_webhook_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     #: albums arrive as one update per photo; wait this long after the last one before generating
     telegram_album_wait_seconds: float = Field(default=1.5, gt=0, le=30)
     #: until then a request shows only "sending a photo…"; later (or waiting in line) a status line with ❌

@@ -11,6 +11,7 @@ import asyncio
 import io
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,6 +57,20 @@ async def bot_process(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.P
         assert TOKEN not in err.decode()
 
 
+async def noted(database: Path, count: int) -> None:
+    """Wait until ``count`` requests carry their status line's message id (written behind, so it may lag)."""
+    query = (
+        "SELECT count(*) FROM accepted_requests"
+        " WHERE json_extract(payload, '$.reply.status_message_id') IS NOT NULL"
+    )
+    for _ in range(600):
+        with sqlite3.connect(database) as conn:
+            if conn.execute(query).fetchone()[0] >= count:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the status lines were never noted")
+
+
 async def test_a_restart_finishes_what_a_killed_process_had_acknowledged(tmp_path: Path) -> None:
     async with FakeTelegramBotAPI(token=TOKEN) as tg, FakeWorkersAI() as workers:
         workers.default("acc1", ok(delay=3600))  # held until workers.release()
@@ -82,12 +97,15 @@ async def test_a_restart_finishes_what_a_killed_process_had_acknowledged(tmp_pat
         plain = tg.send_text("/imagine a lighthouse at dusk")
         photo = tg.send_photo(a_photo(), user=BOB)
         with_reference = tg.send_text("/imagine the same, as a watercolour", user=BOB, reply_to_message=photo)
-        async with bot_process(env) as first:
+        # the first run shows its status line (with ❌) at once: the takeover must not leave it behind
+        async with bot_process(env | {"TELEGRAM_STATUS_AFTER_SECONDS": "0"}) as first:
             await workers.wait_for_calls(2)  # both requests are at the upstream, held there
             await tg.wait_for("sendChatAction", 2)  # both users saw them acknowledged
+            stale = {call.result["message_id"] for call in await tg.wait_for("sendMessage", 2)}
+            await noted(database, 2)  # the status lines' ids are stored with the requests
             first.kill()  # kill -9: no drain, no goodbye
             await first.wait()
-        assert not tg.calls_of("sendPhoto") and not tg.calls_of("sendMessage")
+        assert not tg.calls_of("sendPhoto")
         workers.release()  # from now on every call answers at once
 
         async with bot_process(env):
@@ -95,7 +113,10 @@ async def test_a_restart_finishes_what_a_killed_process_had_acknowledged(tmp_pat
         # each original message got exactly one photo as its reply, and nothing else was said
         replies = sorted(call.params["reply_parameters"]["message_id"] for call in photos)
         assert replies == sorted([plain["message_id"], with_reference["message_id"]])
-        assert len(tg.calls_of("sendPhoto")) == 2 and not tg.calls_of("sendMessage")
+        assert len(tg.calls_of("sendPhoto")) == 2 and len(tg.calls_of("sendMessage")) == 2
+        # the dead run's status lines were removed: the chats hold the two photos and nothing else of ours
+        assert {call.params["message_id"] for call in tg.calls_of("deleteMessage")} == stale
+        assert all("photo" in message for message in tg.sent_messages())
         # the photo was downloaded again by its file id and sent upstream as the reference
         redone = [call for call in workers.calls[2:] if call.reference_names]
         assert len(workers.calls) == 4 and len(redone) == 1

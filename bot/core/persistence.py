@@ -227,6 +227,10 @@ class AcceptedRequests(Protocol):
         or has already ended (another replica took it over after the lease lapsed)."""
         ...
 
+    async def note_reply(self, request_id: str, key: str, value: int | str, *, replica: str) -> None:
+        """Set ``payload["reply"][key]`` of an open request ``replica`` holds (``key`` is an identifier)."""
+        ...
+
     async def claim_expired(
         self,
         replica: str,

@@ -226,6 +226,17 @@ class RequestJournal:
         except Exception:
             log.warning("request %s: could not mark it %s", request_id, state.value, exc_info=True)
 
+    def note(self, request_id: str, key: str, value: int | str) -> None:
+        """Add ``key`` to the request's reply address (e.g. a status line's message id), written behind."""
+        if request_id not in self._held or not key.isidentifier():
+            return
+
+        async def write() -> None:
+            await self._store.note_reply(request_id, key, value, replica=self.replica)
+
+        if self._books is not None:
+            self._books.submit(f"request {request_id} {key}", write)
+
     # ---- leases and takeovers -------------------------------------------------------------------
 
     async def __aenter__(self) -> RequestJournal:

@@ -115,3 +115,19 @@ async def test_released_requests_can_be_taken_over_at_once_and_ended_ones_are_pr
         assert [request.id for request in taken] == ["a"]  # the longest lapsed first, up to the limit
         assert await again.requests.prune(accepted_before=2000.0) == 1  # open ones are kept
         assert await again.requests.get("old-done") is None and await again.requests.get("b") is not None
+
+
+async def test_a_note_joins_the_reply_address_of_the_holders_open_request_only(storage: Storage) -> None:
+    await storage.requests.insert(accepted("a"))
+    await storage.requests.insert(accepted("no-reply", payload={"kind": "imagine", "reply": None}))
+    await storage.requests.note_reply("a", "status_message_id", 77, replica="r1")
+    await storage.requests.note_reply("a", "status_message_id", 99, replica="r2")  # not its request
+    await storage.requests.note_reply("no-reply", "status_message_id", 5, replica="r1")
+    found = await storage.requests.get("a")
+    assert found is not None
+    assert found.payload == {
+        "text": "a cat ✨",
+        "reply": {"chat_id": -100123, "reply_to": 5, "status_message_id": 77},
+    }
+    unchanged = await storage.requests.get("no-reply")
+    assert unchanged is not None and unchanged.payload == {"kind": "imagine", "reply": None}

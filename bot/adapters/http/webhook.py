@@ -1,7 +1,8 @@
 """The Telegram webhook's route on the HTTP server: one port for the API, the web page and Telegram's updates.
 
 The route knows nothing of Telegram's objects: a ``WebhookReceiver`` (``bot.adapters.telegram.webhook``)
-checks the secret and takes the update. Answers: 200 once the update is queued, 403 for a missing or wrong
+checks the secret and takes the update. Answers: 200 once the update is durable (recorded, so a replica killed
+now loses nothing; or after the receiver's bound), 403 for a missing or wrong
 secret (nothing about it is logged), 400 for a body that is no update, 503 while the bot starts or stops
 (Telegram delivers the update again later, or the load balancer to another replica).
 """
@@ -27,7 +28,8 @@ class WebhookReceiver(Protocol):
     def secret_matches(self, presented: str | None) -> bool: ...
 
     async def accept(self, data: dict[str, Any]) -> None:
-        """Queue one update; ``ValueError``: not an update; any ``RuntimeError``: not running now."""
+        """Take one update, returning once it is durable; ``ValueError``: not an update; any ``RuntimeError``:
+        not running now."""
         ...
 
 

@@ -32,7 +32,7 @@ from bot.adapters.telegram.delivery import Delivery
 from bot.adapters.telegram.handlers import TelegramHandlers
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.ratelimit import PoliteRateLimiter
-from bot.adapters.telegram.resume import TelegramResumer
+from bot.adapters.telegram.resume import STATUS_MESSAGE, TelegramResumer
 from bot.adapters.telegram.webhook import TelegramWebhook
 from bot.core.persistence import AlbumStore
 from bot.core.service import ImageService
@@ -65,7 +65,7 @@ class TelegramStartError(RuntimeError):
 
 def build_application(settings: Settings, token: str, *, polling: bool = True) -> TelegramApp:
     """PTB's Application for these settings: API and file URLs, proxy, timeouts, concurrency, rate limiter.
-    Without ``polling`` it has no updater: the webhook route feeds its update queue."""
+    Without ``polling`` it has no updater: the webhook route hands it each update (``TelegramWebhook.accept``)."""
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -141,6 +141,7 @@ class TelegramAdapter:
             spawn=self._spawn,
             late_after=self._settings.telegram_status_after_seconds,
             on_finished=self._finished,
+            on_status=self._status_shown,
         )
         handlers = self._handlers = TelegramHandlers(self._service, self._delivery, originals)
         # claims name the replica as its accepted requests do (REPLICA_ID), so one id finds its work in both
@@ -180,6 +181,10 @@ class TelegramAdapter:
             "long polling" if self.webhook is None else "webhook on the HTTP server",
         )
 
+    def _status_shown(self, request_id: str, message_id: int) -> None:
+        if self._service.requests is not None:
+            self._service.requests.note(request_id, STATUS_MESSAGE, message_id)
+
     async def _finished(self, request_id: str, delivered: bool) -> None:
         await self._service.finish_request(request_id, delivered=delivered)
 
@@ -195,8 +200,8 @@ class TelegramAdapter:
         if self.webhook is not None:
             # no new updates (503: Telegram delivers them again, to another replica); those answered 200 are handled
             self.webhook.close()
-            if not await self.webhook.drain(application, STOP_GRACE_SECONDS):
-                log.warning("webhook updates still queued at shutdown were dropped")
+            if not await self.webhook.drain(STOP_GRACE_SECONDS):
+                log.warning("webhook updates still being handled at shutdown were cut short")
         # albums still gathering here start their request while requests can still start (then drained below)
         album_wait = self._settings.telegram_album_wait_seconds + STOP_GRACE_SECONDS
         if self._handlers is not None and not await self._handlers.settle_albums(album_wait):

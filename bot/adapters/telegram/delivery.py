@@ -19,6 +19,7 @@ from telegram.ext import ExtBot
 
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.progress import CHAT_ACTION_INTERVAL, ChatActionPulse, StatusReply
+from bot.adapters.telegram.receipts import hold_current
 from bot.adapters.telegram.replies import album_keyboard, cancel_keyboard, result_caption, result_keyboard
 from bot.core.inflight import InFlight
 from bot.core.models import GenerationResult, Progress, ProgressStage, UserRef
@@ -63,6 +64,7 @@ class Delivery:
         spawn: Spawn | None = None,
         late_after: float = CHAT_ACTION_INTERVAL,
         on_finished: Callable[[str, bool], Awaitable[None]] | None = None,
+        on_status: Callable[[str, int], None] | None = None,
     ) -> None:
         self._bot = bot
         self._originals = originals
@@ -70,6 +72,8 @@ class Delivery:
         self._on_undelivered = on_undelivered
         #: the user has the answer (request id, whether the images arrived): the accepted request ends
         self._on_finished = on_finished
+        #: a status line was posted (request id, message id): noted with the request for another replica
+        self._on_status = on_status
         self._spawn = spawn
         self._late_after = late_after
         self._in_flight = InFlight()
@@ -89,13 +93,32 @@ class Delivery:
         on_early_error: Callable[[Exception], Awaitable[None]] | None = None,
     ) -> None:
         """``run`` in the background: the handler returns at once, so a generation (and its wait in line)
-        never holds one of PTB's update slots and commands and buttons keep being answered."""
-        work = self.run(
-            origin, produce, request_id=request_id, on_accepted=on_accepted, on_early_error=on_early_error
-        )
+        never holds one of PTB's update slots and commands and buttons keep being answered.
+
+        A webhook update is answered once the request is recorded (its first progress event) or has ended
+        (see ``receipts``): the hold is taken here, before the handler returns."""
         if self._spawn is None:
             raise RuntimeError("Delivery.start needs a spawn function")
-        self._spawn(work)
+        durable = hold_current()
+
+        async def accepted() -> None:
+            durable()
+            if on_accepted is not None:
+                await on_accepted()
+
+        async def work() -> None:
+            try:
+                await self.run(
+                    origin,
+                    produce,
+                    request_id=request_id,
+                    on_accepted=accepted,
+                    on_early_error=on_early_error,
+                )
+            finally:
+                durable()
+
+        self._spawn(work())
 
     async def run(
         self,
@@ -111,8 +134,13 @@ class Delivery:
         ``on_accepted`` runs at the first progress event (the core let the request in); an error before that goes
         to ``on_early_error`` when given (e.g. a popup on a button press) instead of a reply.
         """
+        on_status = self._on_status
         status = StatusReply(
-            self._bot, origin.chat_id, origin.reply_to, cancel_keyboard(request_id, origin.locale)
+            self._bot,
+            origin.chat_id,
+            origin.reply_to,
+            cancel_keyboard(request_id, origin.locale),
+            on_shown=None if on_status is None else lambda message_id: on_status(request_id, message_id),
         )
         latest = ""
 

@@ -36,9 +36,16 @@ class StatusReply:
     """
 
     def __init__(
-        self, bot: ExtBot[Any], chat_id: int, reply_to: int, keyboard: InlineKeyboardMarkup | None = None
+        self,
+        bot: ExtBot[Any],
+        chat_id: int,
+        reply_to: int,
+        keyboard: InlineKeyboardMarkup | None = None,
+        on_shown: Callable[[int], None] | None = None,
     ) -> None:
         self._bot = bot
+        #: told the message id once the status line exists (so another replica can remove it after a crash)
+        self._on_shown = on_shown
         self._chat_id = chat_id
         self._reply_to = reply_to
         self._keyboard = keyboard
@@ -105,6 +112,8 @@ class StatusReply:
                         reply_markup=self._keyboard,
                         rate_limit_args=BACKGROUND,
                     )
+                    if self._on_shown is not None:
+                        self._on_shown(self._message.message_id)
                 else:
                     await self._bot.edit_message_text(
                         text,

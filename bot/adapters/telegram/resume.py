@@ -6,7 +6,13 @@ reply to, and the file ids of its photos, which any replica can download again w
 
 from __future__ import annotations
 
-from bot.adapters.telegram.delivery import Delivery, origin_from
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from telegram.error import TelegramError
+
+from bot.adapters.telegram.delivery import Delivery, Origin, origin_from
 from bot.adapters.telegram.references import Media, fetch_references
 from bot.core.models import GenerationResult
 from bot.core.persistence import AcceptedRequest
@@ -14,6 +20,12 @@ from bot.core.requests import Redo
 from bot.core.service import FetchImage, ImageService, ProgressCallback
 from bot.errors import InvalidReference
 from bot.i18n import translate
+
+log = logging.getLogger(__name__)
+
+
+#: the key of the status line's message id in a request's reply address (noted once the line is posted)
+STATUS_MESSAGE = "status_message_id"
 
 
 class TelegramResumer:
@@ -43,7 +55,18 @@ class TelegramResumer:
             vary: FetchImage | None = fetch if image else None
             return await self._service.resume(request, progress, references=references, fetch=vary)
 
-        self._delivery.start(origin_from(redo.user, reply), produce, request_id=request.id)
+        origin = origin_from(redo.user, reply)
+        await self._remove_stale_status(origin, reply)
+        self._delivery.start(origin, produce, request_id=request.id)
+
+    async def _remove_stale_status(self, origin: Origin, reply: Mapping[str, Any]) -> None:
+        """The dead replica's status line (its ❌ leads nowhere now); this replica posts its own if needed."""
+        message_id = reply.get(STATUS_MESSAGE)
+        if isinstance(message_id, int):
+            try:
+                await self._delivery.bot.delete_message(origin.chat_id, message_id)
+            except TelegramError as exc:
+                log.debug("stale status line not removed: %s", exc)
 
     def answerable(self, request: AcceptedRequest) -> bool:
         """A chat can be written to any time."""
@@ -53,4 +76,5 @@ class TelegramResumer:
         """Reply to the original message with the catalogue text ``key``."""
         redo = Redo.from_payload(request.payload)
         origin = origin_from(redo.user, redo.reply or {})
+        await self._remove_stale_status(origin, redo.reply or {})
         await self._delivery.reply(origin, translate(key, origin.locale))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from bot.core.persistence import AcceptedRequest, RequestState
@@ -81,6 +82,15 @@ class PostgresAcceptedRequests:
             _SET_STATE, {"id": request_id, "state": state.value, "replica": replica}
         )
         return row is not None and int(row[0]) == 1
+
+    async def note_reply(self, request_id: str, key: str, value: int | str, *, replica: str) -> None:
+        """Set ``payload["reply"][key]`` of an open request ``replica`` holds."""
+        await self._db.execute(
+            "UPDATE accepted_requests SET payload = jsonb_set(payload::jsonb, %s, %s::jsonb)::text"
+            " WHERE id = %s AND replica = %s AND state IN ('waiting', 'running', 'delivering')"
+            " AND jsonb_typeof(payload::jsonb -> 'reply') = 'object'",
+            (["reply", key], json.dumps(value), request_id, replica),
+        )
 
     async def claim_expired(
         self,

@@ -64,6 +64,14 @@ class SqliteAcceptedRequests:
         )
         return changed == 1
 
+    async def note_reply(self, request_id: str, key: str, value: int | str, *, replica: str) -> None:
+        """Set ``payload["reply"][key]`` of an open request ``replica`` holds."""
+        await self._db.execute(
+            f"UPDATE accepted_requests SET payload = json_set(payload, ?, ?)"
+            f" WHERE id = ? AND replica = ? AND {_OPEN} AND json_type(payload, '$.reply') = 'object'",
+            (f"$.reply.{key}", value, request_id, replica),
+        )
+
     async def claim_expired(
         self,
         replica: str,
