@@ -22,6 +22,7 @@ from bot.core.models import (
     ProviderJob,
     UserRef,
 )
+from bot.core.persistence import AcceptedRequest, RequestState
 from bot.errors import Cancelled, InvalidRequest, LimitReached, NotPermitted
 from bot.providers.catalogue import FLUX2_DEV, FLUX2_KLEIN_4B, FLUX2_KLEIN_9B
 from bot.settings import AccountConfig, load_settings
@@ -154,6 +155,31 @@ async def test_cancel_while_running_abandons_the_image_and_refunds_and_admins_ma
         # the service still works for the next request
         result = await service.generate(GenerationRequest(ALICE, "a dog"))
         assert result.image
+
+
+async def test_a_request_open_on_another_replica_is_asked_through_the_relay_once_the_row_allows_it(
+    make_app: AppFactory, clock: ManualClock
+) -> None:
+    """The shared-row path of ❌ (no ticket here): who may, which states, and the id passed on to the relay."""
+    async with make_app() as app:
+        heard: list[str] = []
+        now = clock.time()
+
+        async def held_elsewhere(request_id: str, state: RequestState) -> None:
+            row = AcceptedRequest(request_id, ALICE.key, "telegram", "elsewhere", state, now, now + 600)
+            await app.storage.requests.insert(row)
+
+        await held_elsewhere("running-1", RequestState.RUNNING)
+        await held_elsewhere("waiting-1", RequestState.WAITING)
+        await held_elsewhere("delivering-1", RequestState.DELIVERING)
+        async with app.storage.cancels.listen(heard.append):
+            with pytest.raises(NotPermitted):
+                await app.service.cancel("running-1", BOB)
+            assert not await app.service.cancel("delivering-1", ALICE)  # the image is on its way
+            assert not await app.service.cancel("unknown-1", ALICE)
+            assert await app.service.cancel("running-1", ALICE)
+            assert await app.service.cancel("waiting-1", ADMIN)
+        assert heard == ["running-1", "waiting-1"]
 
 
 # ---- models ---------------------------------------------------------------------------------------
