@@ -59,7 +59,9 @@ async def run(config: Config = FULL) -> list[Row]:
                 [(f"j{i}", f"api:user{i % config.users}", i, float(i)) for i in range(config.jobs)],
             )
             await conn.commit()
-            for i in range(0, config.jobs, config.jobs // 1000 or 1):  # 1,000 kept images spread over the jobs
+            for i in range(
+                0, config.jobs, config.jobs // 1000 or 1
+            ):  # 1,000 kept images spread over the jobs
                 image = StoredImage(f"img{i}", b"png", "image/png", float(i), 1e12, job_id=f"j{i}")
                 await storage.images.put(image, max_total_bytes=1 << 40)
             indexed, found = await _time_page_loads(storage, config)

@@ -223,7 +223,9 @@ class AccountPool:
                             f"{transient} transient failures: {failure.detail}"
                         ) from None
                 continue
-            except BaseException:  # cancelled, or not the upstream's answer: nothing learnt, waiters pick again
+            except (
+                BaseException
+            ):  # cancelled, or not the upstream's answer: nothing learnt, waiters pick again
                 self._gate.finish(account.key, ok=False)
                 raise
             self._gate.finish(account.key, ok=True)
@@ -322,7 +324,9 @@ class AccountPool:
             self._publish(AccountChange(account.key, AccountEvent.COOLING, runtime.cooling_until))
         elif kind is FailureKind.MISCONFIGURED and runtime.misconfigured is not None:
             self._publish(
-                AccountChange(account.key, AccountEvent.MISCONFIGURED, runtime.recheck_at, runtime.misconfigured)
+                AccountChange(
+                    account.key, AccountEvent.MISCONFIGURED, runtime.recheck_at, runtime.misconfigured
+                )
             )
 
     def _publish(self, change: AccountChange) -> None:

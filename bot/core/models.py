@@ -137,7 +137,9 @@ class AccountHealth(StrEnum):
     HEALTHY = "healthy"
     SPENT = "spent"  # daily allocation used up, until the next 00:00 UTC
     COOLING = "cooling"  # capacity / rate limit, for a short while
-    MISCONFIGURED = "misconfigured"  # bad token, bad account id, paid-only: out, with a trial call now and then
+    MISCONFIGURED = (
+        "misconfigured"  # bad token, bad account id, paid-only: out, with a trial call now and then
+    )
 
 
 @dataclass(frozen=True)

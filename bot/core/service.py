@@ -623,7 +623,9 @@ class ImageService:
             await _notify(progress, Progress(ProgressStage.QUEUED, position))
 
         ticket = admission.take_ticket()
-        if ticket is None:  # admitted without a place (the operator's CLI): take it now, under the request's id
+        if (
+            ticket is None
+        ):  # admitted without a place (the operator's CLI): take it now, under the request's id
             ticket = await self._queue.register(request.user.key, request.request_id)
         await self._accept(request, plan, ticket, charged)
         async with self._queue.slot(
@@ -646,7 +648,9 @@ class ImageService:
         if self.requests is None or plan.redo is None:
             return
         if ticket.id != request.request_id:  # a second row would hold the user's line against its own place
-            log.warning("request %s: its place in line is %s; it is not recorded", request.request_id, ticket.id)
+            log.warning(
+                "request %s: its place in line is %s; it is not recorded", request.request_id, ticket.id
+            )
             return
         await self.requests.accept(request.request_id, plan.redo, charged)
 

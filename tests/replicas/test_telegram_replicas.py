@@ -27,7 +27,9 @@ async def test_three_replicas_behind_caddy_share_updates_and_an_album_split_acro
         tg, workers = deployment.tg, deployment.workers
         # every replica registered the same URL and the same (derived) secret: none locks the others out
         registered = {(c.params["url"], c.params["secret_token"]) for c in tg.calls_of("setWebhook")}
-        assert len(tg.calls_of("setWebhook")) == 3 and registered == {(deployment.webhook_url, tg.webhook_secret)}
+        assert len(tg.calls_of("setWebhook")) == 3 and registered == {
+            (deployment.webhook_url, tg.webhook_secret)
+        }
         assert deployment.webhook_url.endswith(HOOK_PATH)
 
         # N /imagine from N users: N photos, the updates spread over the replicas
@@ -45,7 +47,9 @@ async def test_three_replicas_behind_caddy_share_updates_and_an_album_split_acro
         # an album of three, its items delivered separately: each lands on another replica
         album_user = USERS[0]
         tg.send_album(
-            [png(64, 64), png(128, 64), png(192, 64)], caption="/imagine these three together", user=album_user
+            [png(64, 64), png(128, 64), png(192, 64)],
+            caption="/imagine these three together",
+            user=album_user,
         )
         album = await deployment.deliver()
         assert [d.status for d in album] == [200, 200, 200]

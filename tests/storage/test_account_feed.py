@@ -56,7 +56,9 @@ async def test_one_replica_at_a_time_claims_a_probe_until_it_publishes_or_the_le
         assert await one.feed.claim_probe("acc-1", now=1061.0, lease=60.0)
 
 
-async def test_an_account_just_found_spent_cannot_be_claimed_even_before_the_news_arrives(pg_url: str) -> None:
+async def test_an_account_just_found_spent_cannot_be_claimed_even_before_the_news_arrives(
+    pg_url: str,
+) -> None:
     async with PostgresStorage(pg_url, pool_size=2) as one, PostgresStorage(pg_url, pool_size=2) as two:
         assert await one.feed.claim_probe("acc-1", now=1000.0, lease=60.0)
         await one.feed.publish(AccountChange("acc-1", AccountEvent.SPENT, until=5000.0))

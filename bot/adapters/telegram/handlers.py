@@ -323,7 +323,9 @@ class TelegramHandlers:
             async def run(progress: ProgressCallback) -> list[GenerationResult]:
                 # another replica fetches the image by its file id (the bytes kept here die with this one)
                 reply = reply_address(origin, image=self._file_id_of(job_id, message))
-                return [await self._service.vary(job_id, origin.user, fetch, progress, request_id, reply=reply)]
+                return [
+                    await self._service.vary(job_id, origin.user, fetch, progress, request_id, reply=reply)
+                ]
 
             return run
 
