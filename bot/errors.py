@@ -151,11 +151,15 @@ class TakenOver(Exception):
 
 class AlreadyAccepted(Exception):
     """Not for users: a request with this id was registered before (a chat update delivered twice); the first
-    delivery answers, so the repeat is dropped before anything is charged, downloaded or asked upstream."""
+    delivery answers, so the repeat is dropped before anything is charged, downloaded or asked upstream.
 
-    def __init__(self, request_id: str) -> None:
+    ``acknowledged``: the first delivery was recorded (or ended). When it was not, that delivery is either still
+    on its way or died with its replica: the sender should try again later, once it is recorded or swept away."""
+
+    def __init__(self, request_id: str, *, acknowledged: bool = True) -> None:
         super().__init__(f"request {request_id} was already accepted")
         self.request_id = request_id
+        self.acknowledged = acknowledged
 
 
 class StorageUnavailable(Exception):

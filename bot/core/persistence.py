@@ -253,6 +253,16 @@ class AcceptedRequests(Protocol):
 
     async def prune(self, *, accepted_before: float) -> int:
         """Forget ended requests accepted before ``accepted_before``; returns how many."""
+        ...
+
+    async def charge(self, request_id: str, usage_ids: tuple[int, ...]) -> None:
+        """Put the usage events charged at admission on a request's row (before its payload is known)."""
+        ...
+
+    async def forget(self, request_id: str, *, replica: str) -> bool:
+        """Delete an open row ``replica`` holds that was never acknowledged (empty payload): its update, sent
+        again, registers afresh. False when there was no such row."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -199,3 +200,37 @@ async def test_a_request_the_journal_ends_while_running_frees_its_place_on_every
             assert await asyncio.wait_for(heard.get(), timeout=30) == "http:bob"  # running -> delivering
             assert await asyncio.wait_for(heard.get(), timeout=30) == USER
             assert heard.empty()
+
+
+async def test_a_repeat_tells_whether_the_first_delivery_was_recorded(storage: Storage) -> None:
+    lines, requests = storage.lines, storage.requests
+    await lines.register(waiting("a", 1000.0), cap=3)
+    await requests.charge("a", (7, 8))  # the admission's charge goes on the row before any payload
+    row = await requests.get("a")
+    assert row is not None and row.usage_ids == (7, 8) and not row.payload
+    with pytest.raises(AlreadyAccepted) as unrecorded:
+        await lines.register(waiting("a", 1001.0), cap=3)
+    assert unrecorded.value.acknowledged is False  # on its way, or its replica died: try again later
+    # the journal records it (payload and charge): a repeat now is dropped quietly
+    await requests.insert(replace(waiting("a", 1000.0), usage_ids=(7, 8), payload={"kind": "imagine"}))
+    with pytest.raises(AlreadyAccepted) as recorded:
+        await lines.register(waiting("a", 1002.0), cap=3)
+    assert recorded.value.acknowledged is True
+    # a row that ended without being recorded (refused after admission, e.g. a photo too large) was answered
+    await lines.register(waiting("b", 1003.0), cap=3)
+    await lines.leave(ticket("b"))
+    with pytest.raises(AlreadyAccepted) as ended:
+        await lines.register(waiting("b", 1004.0), cap=3)
+    assert ended.value.acknowledged is True
+
+
+async def test_forgetting_deletes_only_an_unrecorded_open_row_of_its_holder(storage: Storage) -> None:
+    lines, requests = storage.lines, storage.requests
+    await lines.register(waiting("a", 1000.0), cap=3)
+    await lines.register(waiting("b", 1001.0), cap=3)
+    await requests.insert(replace(waiting("b", 1001.0), payload={"kind": "imagine"}))
+    assert await requests.forget("a", replica="someone else") is False
+    assert await requests.forget("b", replica="r1") is False  # recorded: the sweeper resumes it instead
+    assert await requests.forget("a", replica="r1") is True
+    assert await requests.get("a") is None and await requests.get("b") is not None
+    assert await lines.register(waiting("a", 1002.0), cap=3) is None  # the update sent again registers afresh

@@ -53,7 +53,12 @@ class PostgresUserLines:
             (*accepted_values(request), cap),
         )
         if row is not None and row[0] == ALREADY_RECORDED:
-            raise AlreadyAccepted(request.id)  # the same update again: the row is the first delivery's
+            # the same update again: the row is the first delivery's (a row swept away meanwhile: try again)
+            found = await self._db.fetch_one(
+                "SELECT payload <> '{}' OR state NOT IN ('waiting', 'running') FROM accepted_requests WHERE id = %s",
+                (request.id,),
+            )
+            raise AlreadyAccepted(request.id, acknowledged=found is not None and bool(found[0]))
         return None if row is None or row[0] is None else int(row[0])
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:

@@ -124,6 +124,30 @@ class PostgresAcceptedRequests:
             (now, replica),
         )
 
+    async def charge(self, request_id: str, usage_ids: tuple[int, ...]) -> None:
+        """Put the admission's charge on the row its line registered (so a sweeper can refund it)."""
+        await self._db.execute(
+            "UPDATE accepted_requests SET usage_ids = %s WHERE id = %s",
+            (json.dumps(list(usage_ids)), request_id),
+        )
+
+    async def forget(self, request_id: str, *, replica: str) -> bool:
+        """Delete an open row ``replica`` holds that was never acknowledged; the user's waiters hear it."""
+        row = await self._db.fetch_one(
+            """
+            WITH gone AS (
+                DELETE FROM accepted_requests
+                WHERE id = %s AND replica = %s AND payload = '{}' AND state IN ('waiting', 'running')
+                RETURNING user_key
+            ), told AS (
+                SELECT pg_notify('imagine_lines', user_key) FROM gone
+            )
+            SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM told)
+            """,
+            (request_id, replica),
+        )
+        return row is not None and int(row[0]) == 1
+
     async def prune(self, *, accepted_before: float) -> int:
         """Forget ended requests accepted before ``accepted_before``."""
         return await self._db.execute(

@@ -17,6 +17,8 @@ from bot.storage.rows import ACCEPTED_COLUMNS, accepted_values
 from bot.storage.sqlite.database import SqliteDatabase
 
 _OPEN = "state IN ('waiting', 'running')"
+#: registered in its line, never recorded by the journal (the first delivery is on its way, or died with it)
+_UNACKNOWLEDGED = f"{_OPEN} AND payload = '{{}}'"
 
 _REGISTER = f"""
 INSERT INTO accepted_requests ({ACCEPTED_COLUMNS})
@@ -56,12 +58,14 @@ class SqliteUserLines:
         if await self._db.returning(_REGISTER, (*accepted_values(request), request.user_key, cap)):
             return None
         row = await self._db.fetch_one(
-            f"SELECT count(*), (SELECT count(*) FROM accepted_requests WHERE id = ?)"
+            f"SELECT count(*), (SELECT count(*) FROM accepted_requests WHERE id = ?),"
+            f" (SELECT count(*) FROM accepted_requests WHERE id = ? AND {_UNACKNOWLEDGED})"
             f" FROM accepted_requests WHERE user_key = ? AND {_OPEN}",
-            (request.id, request.user_key),
+            (request.id, request.id, request.user_key),
         )
         if row is not None and int(row[1]):
-            raise AlreadyAccepted(request.id)  # the same update again: the row is the first delivery's
+            # the same update again: the row is the first delivery's
+            raise AlreadyAccepted(request.id, acknowledged=not int(row[2]))
         return max(cap, int(row[0])) if row is not None else cap
 
     async def try_start(self, ticket: LineTicket, *, running_cap: int) -> int:

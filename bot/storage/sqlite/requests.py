@@ -102,6 +102,22 @@ class SqliteAcceptedRequests:
             f"UPDATE accepted_requests SET lease_until = ? WHERE replica = ? AND {_OPEN}", (now, replica)
         )
 
+    async def charge(self, request_id: str, usage_ids: tuple[int, ...]) -> None:
+        """Put the admission's charge on the row its line registered (so a sweeper can refund it)."""
+        await self._db.execute(
+            "UPDATE accepted_requests SET usage_ids = ? WHERE id = ?",
+            (json.dumps(list(usage_ids)), request_id),
+        )
+
+    async def forget(self, request_id: str, *, replica: str) -> bool:
+        """Delete an open row ``replica`` holds that was never acknowledged."""
+        deleted = await self._db.execute(
+            "DELETE FROM accepted_requests"
+            " WHERE id = ? AND replica = ? AND payload = '{}' AND state IN ('waiting', 'running')",
+            (request_id, replica),
+        )
+        return deleted == 1
+
     async def prune(self, *, accepted_before: float) -> int:
         """Forget ended requests accepted before ``accepted_before``."""
         return await self._db.execute(
