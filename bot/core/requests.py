@@ -182,6 +182,16 @@ class RequestJournal:
             return
         self._held.add(request_id)
 
+    async def charged(self, request_id: str, usage_ids: tuple[int, ...]) -> None:
+        """Put the admission's charge on the row its place in line registered, so that a sweeper refunds it if
+        this replica dies before ``accept``. Bookkeeping: a failure is logged and the request goes on."""
+        if not usage_ids:
+            return
+        try:
+            await self._store.charge(request_id, usage_ids)
+        except Exception:
+            log.warning("request %s: could not note its charge on its row", request_id, exc_info=True)
+
     async def delivering(self, request_id: str) -> bool:
         """Mark the request as being delivered; False when another replica took it over (then do not send)."""
         if request_id not in self._held:
@@ -321,6 +331,9 @@ class RequestJournal:
             await self._give_up(request, GAVE_UP)
 
     async def _handle(self, request: AcceptedRequest) -> None:
+        if not request.payload and request.state in (RequestState.WAITING, RequestState.RUNNING):
+            await self._forget(request)
+            return
         resumer = self._resumers.get(request.platform)
         redo = _redo_of(request)
         if (
@@ -360,6 +373,22 @@ class RequestJournal:
             except Exception:
                 log.warning("request %s: refund failed", request.id, exc_info=True)
         await self.finish(request.id, ok=False)
+
+    async def _forget(self, request: AcceptedRequest) -> None:
+        """A request registered in its user's line whose replica died before recording it: nobody saw it
+        acknowledged (a Telegram webhook call was not answered 2xx, so the update comes again). Refund its charge
+        and delete the row, so that the update, sent again, registers afresh and runs; nobody is told."""
+        log.warning("request %s was never acknowledged by the replica that died; refunded and forgotten",
+                    request.id)  # fmt: skip
+        try:
+            await self._ledger.refund(*request.usage_ids)
+        except Exception:
+            log.warning("request %s: refund failed", request.id, exc_info=True)
+        self._held.discard(request.id)
+        try:
+            await self._store.forget(request.id, replica=self.replica)
+        except Exception:  # the row stays held here (and counted in its line) until this replica stops
+            log.warning("request %s: could not delete its row", request.id, exc_info=True)
 
 
 def _redo_of(request: AcceptedRequest) -> Redo | None:

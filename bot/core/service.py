@@ -213,6 +213,8 @@ class ImageService:
             except BaseException:
                 await _quietly(self._queue.abandon(ticket), "giving back a place in line")
                 raise
+            if self.requests is not None:  # on the row from now on: a sweeper refunds it if this replica dies
+                await self.requests.charged(ticket.id, slots.event_ids)
             admitted = Admission(user, slots.split(), self._limiter, ticket=ticket, queue=self._queue)
         try:
             yield admitted
