@@ -3,8 +3,9 @@
 The route knows nothing of Telegram's objects: a ``WebhookReceiver`` (``bot.adapters.telegram.webhook``)
 checks the secret and takes the update. Answers: 200 once the update is durable (recorded, so a replica killed
 now loses nothing; or after the receiver's bound), 403 for a missing or wrong
-secret (nothing about it is logged), 400 for a body that is no update, 503 while the bot starts or stops
-(Telegram delivers the update again later, or the load balancer to another replica).
+secret (nothing about it is logged), 400 for a body that is no update, 503 while the bot starts or stops, or
+while another delivery of the same update is not recorded yet (Telegram delivers the update again later, or the
+load balancer to another replica).
 """
 
 from __future__ import annotations

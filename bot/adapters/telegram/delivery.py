@@ -19,7 +19,7 @@ from telegram.ext import ExtBot
 
 from bot.adapters.telegram.originals import OriginalStore
 from bot.adapters.telegram.progress import CHAT_ACTION_INTERVAL, ChatActionPulse, StatusReply
-from bot.adapters.telegram.receipts import hold_current
+from bot.adapters.telegram.receipts import hold_current, retry_current
 from bot.adapters.telegram.replies import album_keyboard, cancel_keyboard, result_caption, result_keyboard
 from bot.core.inflight import InFlight
 from bot.core.models import GenerationResult, Progress, ProgressStage, UserRef
@@ -178,7 +178,11 @@ class Delivery:
             if isinstance(exc, AlreadyAccepted):
                 # the same update again (Telegram redelivers what it thinks unanswered): the first delivery
                 # answers and ends the request; this one must neither reply nor finish the shared row
-                log.info("update of request %s already accepted; ignored", request_id)
+                if exc.acknowledged:
+                    log.info("update of request %s already accepted; ignored", request_id)
+                else:  # the first delivery is not recorded: on its way, or dead; Telegram sends it again later
+                    log.info("update of request %s registered but not recorded yet; retry later", request_id)
+                    retry_current()
                 return
             await self._fail(origin, status, exc, None if accepted else on_early_error)
             await self._finished(request_id, delivered=False)

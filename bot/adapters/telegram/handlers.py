@@ -72,7 +72,8 @@ def user_ref(user: User | None, chat: Chat, sender_chat: Chat | None = None) -> 
 
 def message_request_id(message: Message) -> str:
     """The request id of an /imagine: the same for the same message, so an update Telegram delivers again (our
-    200 came too late or was lost) finds the first delivery's row and is dropped (``AlreadyAccepted``)."""
+    200 came too late or was lost) finds the first delivery's row and is dropped (``AlreadyAccepted``), or sent
+    again later while that row is not recorded (see ``webhook``)."""
     return f"tg{message.chat_id}-{message.message_id}"
 
 

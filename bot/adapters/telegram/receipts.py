@@ -4,6 +4,8 @@ An update is durable once every handler run for it returned and every piece of w
 in the background reached its own durable point: an /imagine (or 🔁 / 🎨) once its row in ``accepted_requests``
 is written (the first progress event comes after it) or once it ended, e.g. refused with a reply; an album item
 once it is stored (its handler awaits that). Everything else is durable when its handler returned.
+An update whose request another delivery registered but has not recorded yet (still on its way, or its replica
+died) is marked ``retry_later``: Telegram must send it again, to find it recorded, or swept away and free.
 
 The receipt travels in a context variable: the webhook sets it in the task that runs the handlers, and work they
 start takes a hold on it synchronously (``hold_current``), before the handler returns. Long polling has none.
@@ -26,6 +28,8 @@ class Receipt:
     def __init__(self) -> None:
         self._holds = 0
         self._durable = asyncio.Event()
+        #: the update must come again later: its request was registered by a delivery not recorded yet
+        self.retry_later = False
 
     @property
     def durable(self) -> bool:
@@ -65,6 +69,13 @@ def hold_current() -> Release:
     """A hold on the receipt of the update being handled, if any (webhook mode); call it at the durable point."""
     receipt = _CURRENT.get()
     return receipt.hold() if receipt is not None else _nothing
+
+
+def retry_current() -> None:
+    """Ask Telegram to send the update being handled again later (the webhook answers non-2xx), if any."""
+    receipt = _CURRENT.get()
+    if receipt is not None:
+        receipt.retry_later = True
 
 
 def _nothing() -> None:

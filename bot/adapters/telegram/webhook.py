@@ -6,8 +6,10 @@ the update; the HTTP side owns the route. The route answers only once the update
 replica killed after a 200 but before the update was recorded would lose it, since Telegram never sends an
 update answered 2xx again, while one not answered is sent again (through the balancer, to a live replica).
 A handler that is slow to get there does not hold the connection for ever: after ``wait`` seconds the answer is
-200 anyway, and logged. An update Telegram sends again although we took it (its answer did not reach Telegram)
-is handled again: a second image, not a lost one.
+200 anyway, and logged. An update Telegram sends again finds its request's row: recorded, it is dropped quietly
+(200); registered but not recorded (the first delivery is still on its way, or its replica died), the answer is
+503 and Telegram sends it again later, until the row is recorded or the sweeper has refunded and deleted the dead
+replica's row, and the update runs afresh.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 
 class WebhookClosed(RuntimeError):
     """No running Application takes updates (starting or stopping): the sender should try again later."""
+
+
+class RetryLater(RuntimeError):
+    """The update's request was registered by another delivery that is not recorded (yet): send it again later."""
 
 
 class TelegramWebhook:
@@ -77,7 +83,8 @@ class TelegramWebhook:
 
     async def accept(self, data: dict[str, Any]) -> None:
         """Handle one update; returns once it is durable (or after ``wait`` seconds). Raises ``WebhookClosed``
-        when no Application runs, ``ValueError`` for a body that is no update."""
+        when no Application runs, ``RetryLater`` when Telegram must send it again later, ``ValueError`` for a
+        body that is no update."""
         application = self._application
         if application is None or not application.running:
             raise WebhookClosed("the Telegram adapter is not running")
@@ -98,6 +105,8 @@ class TelegramWebhook:
             log.warning(
                 "update %s is not recorded after %g s; answering Telegram anyway", update.update_id, self.wait
             )
+        if receipt.retry_later:
+            raise RetryLater(f"update {update.update_id}: another delivery of it is not recorded yet")
 
     @staticmethod
     async def _handle(
