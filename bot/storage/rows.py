@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.persistence import AcceptedRequest, RequestState, StoredJob
+from bot.core.persistence import AcceptedRequest, AlbumClaim, AlbumItem, RequestState, StoredJob
 
 #: the columns every job query selects, in the order ``job_from_row`` reads them
 JOB_COLUMNS = (
@@ -69,3 +69,24 @@ def accepted_from_row(row: Sequence[Any]) -> AcceptedRequest:
         usage_ids=tuple(int(event) for event in json.loads(row[8])),
         payload=json.loads(row[9]),
     )
+
+
+#: the columns every album item query selects, in the order ``album_item_from_row`` reads them
+ALBUM_ITEM_COLUMNS = "chat_id, album_id, item_id, received_at, payload"
+
+
+def album_item_values(item: AlbumItem) -> tuple[Any, ...]:
+    return (item.chat_id, item.album_id, item.item_id, item.received_at, item.payload)
+
+
+def album_item_from_row(row: Sequence[Any]) -> AlbumItem:
+    return AlbumItem(str(row[0]), str(row[1]), int(row[2]), float(row[3]), str(row[4]))
+
+
+def refused_claim(items: tuple[AlbumItem, ...], quiet_since: float) -> AlbumClaim | None:
+    """Why an unclaimed album's ``items`` cannot be claimed yet (none stored, or one arrived after
+    ``quiet_since``); None when the claim may go ahead."""
+    if not items:
+        return AlbumClaim()
+    last = max(item.received_at for item in items)
+    return AlbumClaim(last_arrival=last) if last > quiet_since else None

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from bot.core.persistence import AcceptedRequest, RequestState
 from bot.storage.postgres.database import PostgresDatabase
-from bot.storage.rows import ACCEPTED_COLUMNS, accepted_from_row, accepted_values
+from bot.storage.rows import accepted_from_row, accepted_values
+from bot.storage.statements import GET_REQUEST, INSERT_REQUEST, PRUNE_REQUESTS, SET_LEASES
 
 # SKIP LOCKED: replicas sweeping at the same moment each take different rows instead of queueing on the same
 # ones; FOR UPDATE re-checks the lease on the latest row version, so a row renewed meanwhile is left alone.
@@ -24,13 +25,6 @@ FROM (
 WHERE taken.id = due.id
 RETURNING taken.id, taken.user_key, taken.platform, taken.replica, taken.state, taken.accepted_at,
           taken.lease_until, taken.attempts, taken.usage_ids, taken.payload
-"""
-
-
-# The line registered the row at admission (bot.core.lines), before the charge and the payload were known.
-_ADOPT = """
-ON CONFLICT (id) DO UPDATE SET replica = excluded.replica, lease_until = excluded.lease_until,
-    usage_ids = excluded.usage_ids, payload = excluded.payload
 """
 
 
@@ -58,21 +52,18 @@ class PostgresAcceptedRequests:
         """Record a newly accepted request; one its user's line registered at admission gets its charge,
         payload and lease, and keeps its state (the line moves it)."""
         await self._db.execute(
-            f"INSERT INTO accepted_requests ({ACCEPTED_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s){_ADOPT}",
+            INSERT_REQUEST,
             accepted_values(request),
         )
 
     async def get(self, request_id: str) -> AcceptedRequest | None:
-        row = await self._db.fetch_one(
-            f"SELECT {ACCEPTED_COLUMNS} FROM accepted_requests WHERE id = %s", (request_id,)
-        )
+        row = await self._db.fetch_one(GET_REQUEST, (request_id,))
         return None if row is None else accepted_from_row(row)
 
     async def renew(self, replica: str, *, lease_until: float) -> int:
         """Extend the lease of every open request ``replica`` holds."""
         return await self._db.execute(
-            "UPDATE accepted_requests SET lease_until = %s"
-            " WHERE replica = %s AND state IN ('waiting', 'running', 'delivering')",
+            SET_LEASES,
             (lease_until, replica),
         )
 
@@ -119,8 +110,7 @@ class PostgresAcceptedRequests:
     async def release(self, replica: str, *, now: float) -> int:
         """Let the lease of every open request ``replica`` holds lapse now."""
         return await self._db.execute(
-            "UPDATE accepted_requests SET lease_until = %s"
-            " WHERE replica = %s AND state IN ('waiting', 'running', 'delivering')",
+            SET_LEASES,
             (now, replica),
         )
 
@@ -151,7 +141,6 @@ class PostgresAcceptedRequests:
     async def prune(self, *, accepted_before: float) -> int:
         """Forget ended requests accepted before ``accepted_before``."""
         return await self._db.execute(
-            "DELETE FROM accepted_requests"
-            " WHERE accepted_at < %s AND state NOT IN ('waiting', 'running', 'delivering')",
+            PRUNE_REQUESTS,
             (accepted_before,),
         )

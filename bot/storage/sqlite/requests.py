@@ -8,26 +8,25 @@ from collections.abc import Sequence
 from bot.core.persistence import AcceptedRequest, RequestState
 from bot.storage.rows import ACCEPTED_COLUMNS, accepted_from_row, accepted_values
 from bot.storage.sqlite.database import SqliteDatabase
-
-_OPEN = "state IN ('waiting', 'running', 'delivering')"
+from bot.storage.statements import (
+    GET_REQUEST,
+    INSERT_REQUEST,
+    OPEN_REQUEST,
+    PRUNE_REQUESTS,
+    SET_LEASES,
+    qmark,
+)
 
 # One statement: the writer runs one at a time, so no other sweep can take the same rows meanwhile.
 _CLAIM = f"""
 UPDATE accepted_requests SET replica = :me, lease_until = :until, attempts = attempts + 1
 WHERE id IN (
     SELECT id FROM accepted_requests
-    WHERE {_OPEN} AND platform IN (SELECT value FROM json_each(:platforms))
+    WHERE {OPEN_REQUEST} AND platform IN (SELECT value FROM json_each(:platforms))
       AND (lease_until <= :now OR (:foreign AND replica <> :me))
     ORDER BY lease_until LIMIT :limit
 )
 RETURNING {ACCEPTED_COLUMNS}
-"""
-
-
-# The line registered the row at admission (bot.core.lines), before the charge and the payload were known.
-_ADOPT = """
-ON CONFLICT (id) DO UPDATE SET replica = excluded.replica, lease_until = excluded.lease_until,
-    usage_ids = excluded.usage_ids, payload = excluded.payload
 """
 
 
@@ -39,27 +38,25 @@ class SqliteAcceptedRequests:
         """Record a newly accepted request; one its user's line registered at admission gets its charge,
         payload and lease, and keeps its state (the line moves it)."""
         await self._db.execute(
-            f"INSERT INTO accepted_requests ({ACCEPTED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?){_ADOPT}",
+            qmark(INSERT_REQUEST),
             accepted_values(request),
         )
 
     async def get(self, request_id: str) -> AcceptedRequest | None:
-        row = await self._db.fetch_one(
-            f"SELECT {ACCEPTED_COLUMNS} FROM accepted_requests WHERE id = ?", (request_id,)
-        )
+        row = await self._db.fetch_one(qmark(GET_REQUEST), (request_id,))
         return None if row is None else accepted_from_row(row)
 
     async def renew(self, replica: str, *, lease_until: float) -> int:
         """Extend the lease of every open request ``replica`` holds."""
         return await self._db.execute(
-            f"UPDATE accepted_requests SET lease_until = ? WHERE replica = ? AND {_OPEN}",
+            qmark(SET_LEASES),
             (lease_until, replica),
         )
 
     async def set_state(self, request_id: str, state: RequestState, *, replica: str) -> bool:
         """Move an open request ``replica`` still holds to ``state``."""
         changed = await self._db.execute(
-            f"UPDATE accepted_requests SET state = ? WHERE id = ? AND replica = ? AND {_OPEN}",
+            f"UPDATE accepted_requests SET state = ? WHERE id = ? AND replica = ? AND {OPEN_REQUEST}",
             (state.value, request_id, replica),
         )
         return changed == 1
@@ -68,7 +65,7 @@ class SqliteAcceptedRequests:
         """Set ``payload["reply"][key]`` of an open request ``replica`` holds."""
         await self._db.execute(
             f"UPDATE accepted_requests SET payload = json_set(payload, ?, ?)"
-            f" WHERE id = ? AND replica = ? AND {_OPEN} AND json_type(payload, '$.reply') = 'object'",
+            f" WHERE id = ? AND replica = ? AND {OPEN_REQUEST} AND json_type(payload, '$.reply') = 'object'",
             (f"$.reply.{key}", value, request_id, replica),
         )
 
@@ -98,9 +95,7 @@ class SqliteAcceptedRequests:
 
     async def release(self, replica: str, *, now: float) -> int:
         """Let the lease of every open request ``replica`` holds lapse now."""
-        return await self._db.execute(
-            f"UPDATE accepted_requests SET lease_until = ? WHERE replica = ? AND {_OPEN}", (now, replica)
-        )
+        return await self._db.execute(qmark(SET_LEASES), (now, replica))
 
     async def charge(self, request_id: str, usage_ids: tuple[int, ...]) -> None:
         """Put the admission's charge on the row its line registered (so a sweeper can refund it)."""
@@ -120,6 +115,4 @@ class SqliteAcceptedRequests:
 
     async def prune(self, *, accepted_before: float) -> int:
         """Forget ended requests accepted before ``accepted_before``."""
-        return await self._db.execute(
-            f"DELETE FROM accepted_requests WHERE accepted_at < ? AND NOT {_OPEN}", (accepted_before,)
-        )
+        return await self._db.execute(qmark(PRUNE_REQUESTS), (accepted_before,))
